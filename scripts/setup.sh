@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets pgherd up on a fresh Debian 12 machine with Node 20: PostgreSQL 15 from Debian (when
+# missing) and the project's dependencies (npm ci also compiles TypeScript to dist/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+pg_ok() {
+  command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/postgres" ] && [ -x "$(pg_config --bindir)/pgbench" ]
+}
+
+if ! pg_ok; then
+  echo "setup: installing PostgreSQL 15 from Debian..." >&2
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+fi
+echo "setup: $(pg_config --bindir)/postgres: $("$(pg_config --bindir)/postgres" --version)" >&2
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci..." >&2
+  npm ci --no-audit --no-fund >&2
+else
+  npm run --silent build >&2
+fi

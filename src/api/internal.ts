@@ -1,0 +1,70 @@
+/**
+ * Kinds pgherd keeps for itself on the local platform, shaped like their Kubernetes
+ * counterparts: `Service` (a TCP listener of the router, like a ClusterIP Service) and
+ * `Instance` (one PostgreSQL instance and its instance manager, like a Pod + PVC).
+ * Users read them (`pgherd get service|instance`) but never apply them.
+ */
+import type { ObjectMeta } from './index.ts';
+
+/** Which instances a service selects, as CNPG's -rw / -ro / -r. */
+export type ServiceRole = 'rw' | 'ro' | 'r';
+
+export interface ServiceResource {
+  apiVersion: 'v1';
+  kind: 'Service';
+  metadata: ObjectMeta;
+  spec: { cluster: string; role: ServiceRole; host: string; port: number };
+  status?: { endpoints?: string[] };
+}
+
+/** The role an instance reports for itself. */
+export type InstanceRole = 'primary' | 'replica' | 'unknown';
+
+export interface InstanceSpec {
+  cluster: string;
+  /** CNPG serial: `<cluster>-<serial>`. */
+  serial: number;
+  /** PostgreSQL's TCP port (loopback). */
+  pgPort: number;
+  /** The instance manager's HTTPS status port (loopback). */
+  statusPort: number;
+}
+
+export interface InstanceStatus {
+  /** What the instance manager is doing: Bootstrapping, Cloning, Starting, Running, Failed, Stopped. */
+  phase?: string;
+  phaseReason?: string;
+  role?: InstanceRole;
+  /** PostgreSQL accepts connections and, for a replica, streams from the primary. */
+  ready?: boolean;
+  managerPid?: number;
+  postmasterPid?: number;
+  timelineId?: number;
+  systemId?: string;
+  /** Changes on every instance-manager start. */
+  sessionId?: string;
+  lastUpdate?: string;
+}
+
+export interface InstanceResource {
+  apiVersion: 'pgherd.io/v1';
+  kind: 'Instance';
+  metadata: ObjectMeta;
+  spec: InstanceSpec;
+  status?: InstanceStatus;
+}
+
+/** Instance name for a serial, as CNPG names pods. */
+export function instanceName(cluster: string, serial: number): string {
+  return `${cluster}-${serial}`;
+}
+
+/** CNPG's HA replication slot name for an instance: `_cnpg_` + name with '-' as '_'. */
+export function haSlotName(instance: string, prefix = '_cnpg_'): string {
+  return prefix + instance.replace(/-/g, '_');
+}
+
+/** Service name for a cluster role. */
+export function serviceName(cluster: string, role: ServiceRole): string {
+  return `${cluster}-${role}`;
+}

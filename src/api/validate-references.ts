@@ -1,0 +1,106 @@
+/**
+ * Cross-resource checks at apply time: the Secrets a Cluster names must exist and hold
+ * credentials CNPG can use.
+ */
+import type { ClusterResource } from './cluster/cluster-resource.ts';
+import type { PathSegment } from './field-path.ts';
+import { compareIssues, type ManifestIssue } from './manifest-issue.ts';
+import { issueInResource } from './resource-sources.ts';
+import { BASIC_AUTH_SECRET_TYPE, type SecretResource } from './secret/secret-resource.ts';
+import type { UserResource } from './user-resource.ts';
+
+/** A secret reference of a Cluster, and what it is used for. */
+interface SecretReference {
+  path: PathSegment[];
+  name: string;
+  use: string;
+}
+
+/** The credentials both references carry (CNPG's basic-auth secrets). */
+const CREDENTIAL_KEYS = ['username', 'password'] as const;
+
+function secretReferences(cluster: ClusterResource): SecretReference[] {
+  const references: SecretReference[] = [];
+  const app = cluster.spec.bootstrap.initdb.secret;
+  if (app !== undefined) {
+    references.push({
+      path: ['spec', 'bootstrap', 'initdb', 'secret', 'name'],
+      name: app.name,
+      use: `the credentials of the application owner "${cluster.spec.bootstrap.initdb.owner}"`,
+    });
+  }
+  if (cluster.spec.superuserSecret !== undefined) {
+    references.push({
+      path: ['spec', 'superuserSecret', 'name'],
+      name: cluster.spec.superuserSecret.name,
+      use: 'the postgres superuser credentials',
+    });
+  }
+  return references;
+}
+
+/**
+ * Cross-resource checks at apply time: every referenced secret (bootstrap.initdb.secret,
+ * superuserSecret) exists either in `resources` or in `existingSecretNames`, and is of type
+ * kubernetes.io/basic-auth with username and password keys (checked for the ones in `resources`;
+ * existing ones are known by name only). `existingSecretNames` holds `name` or `namespace/name`.
+ * Issues point at the referencing field.
+ */
+export function validateReferences(
+  resources: UserResource[],
+  existingSecretNames: ReadonlySet<string>,
+): ManifestIssue[] {
+  const secrets = new Map<string, SecretResource>();
+  for (const resource of resources) {
+    if (resource.kind === 'Secret')
+      secrets.set(`${resource.metadata.namespace}/${resource.metadata.name}`, resource);
+  }
+  const issues: ManifestIssue[] = [];
+  for (const resource of resources) {
+    if (resource.kind !== 'Cluster') continue;
+    const namespace = resource.metadata.namespace;
+    for (const reference of secretReferences(resource)) {
+      const secret = secrets.get(`${namespace}/${reference.name}`);
+      if (secret === undefined) {
+        if (
+          existingSecretNames.has(reference.name) ||
+          existingSecretNames.has(`${namespace}/${reference.name}`)
+        )
+          continue;
+        issues.push(
+          issueInResource(
+            resource,
+            reference.path,
+            'PGHERD_API_SECRET_NOT_FOUND',
+            `secret "${reference.name}" not found in namespace "${namespace}": it should hold ${reference.use} (type ${BASIC_AUTH_SECRET_TYPE}, keys username and password)`,
+          ),
+        );
+        continue;
+      }
+      if (secret.type !== BASIC_AUTH_SECRET_TYPE) {
+        issues.push(
+          issueInResource(
+            resource,
+            reference.path,
+            'PGHERD_API_SECRET_TYPE',
+            `secret "${reference.name}" has type ${secret.type}, but ${reference.use} need type ${BASIC_AUTH_SECRET_TYPE}`,
+          ),
+        );
+        continue;
+      }
+      // An empty value is as useless as a missing one: nobody can log in with an empty password.
+      const missing = CREDENTIAL_KEYS.filter((key) => (secret.data[key] ?? '') === '');
+      if (missing.length > 0) {
+        issues.push(
+          issueInResource(
+            resource,
+            reference.path,
+            'PGHERD_API_SECRET_KEYS',
+            `secret "${reference.name}" lacks a non-empty ${missing.join(' and ')} (it should hold ${reference.use})`,
+          ),
+        );
+      }
+    }
+  }
+  return issues.sort(compareIssues);
+}

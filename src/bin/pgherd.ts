@@ -1,0 +1,197 @@
+/**
+ * The `pgherd` command: the CLI, and the entry point of every local role (operator, router,
+ * instance). The only place that picks a platform. Exit codes: 0 success, 1 a user error,
+ * 2 an internal failure.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from '@commander-js/extra-typings';
+import { applyFile } from '../cli/apply.ts';
+import { type CliContext, type Output, UserError } from '../cli/context.ts';
+import { getCommand } from '../cli/get.ts';
+import { downCommand, upCommand } from '../cli/lifecycle.ts';
+import { logsCommand } from '../cli/logs.ts';
+import { parseDuration } from '../cli/output.ts';
+import { psqlCommand } from '../cli/psql.ts';
+import { statusCommand } from '../cli/status.ts';
+import { waitForDeletion, waitForReady } from '../cli/wait.ts';
+import { createLocalCliPlatform } from '../platforms/local/cli-platform.ts';
+import { resolveHome } from '../platforms/local/layout.ts';
+import { runInstance, runOperator, runRouter } from '../platforms/local/roles.ts';
+import { ControlPlaneError } from '../ports/control-plane.ts';
+
+/** bin/pgherd.js, used to start our own background processes. */
+const ENTRY = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/pgherd.js');
+
+const io: Output = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+  progress: (t) => process.stderr.write(`${t}\n`),
+};
+
+let exitCode = 0;
+
+function context(opts: { home?: string; namespace?: string }): CliContext {
+  const home = resolveHome(opts.home, process.env);
+  return { platform: createLocalCliPlatform(home, ENTRY), io, namespace: opts.namespace ?? 'default' };
+}
+
+const program = new Command()
+  .name('pgherd')
+  .description('Declarative, self-healing PostgreSQL clusters (CloudNativePG API) on one machine')
+  .option(
+    '--home <dir>',
+    'pgherd home (default $PGHERD_HOME, else /var/lib/pgherd as root, ~/.pgherd otherwise)',
+  )
+  .option('-n, --namespace <ns>', 'namespace', 'default')
+  .showHelpAfterError()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .exitOverride();
+
+program
+  .command('up')
+  .description(
+    'start the control plane in the background, apply a manifest and wait until its clusters are ready',
+  )
+  .option('-f, --filename <file>', 'manifest to apply')
+  .option('--timeout <duration>', 'how long to wait for readiness', '300s')
+  .action(async (o) => upCommand(context(program.opts()), o.filename, parseDuration(o.timeout)));
+
+program
+  .command('down')
+  .description('stop every instance, the services and the control plane (data is kept)')
+  .action(async () => downCommand(context(program.opts())));
+
+program
+  .command('operator')
+  .description('run the control plane in the foreground')
+  .action(async () => {
+    const home = resolveHome(program.opts().home, process.env);
+    await runOperator(home, ENTRY);
+  });
+
+program
+  .command('apply')
+  .description('create or change resources from a manifest')
+  .requiredOption('-f, --filename <file>', 'manifest file, or - for stdin')
+  .option('--dry-run', 'validate only')
+  .action(async (o) => {
+    await applyFile(context(program.opts()), o.filename, o.dryRun === true);
+  });
+
+program
+  .command('get')
+  .description('list or show resources: clusters, secrets, services, instances')
+  .argument('<kind>')
+  .argument('[name]')
+  .option('-o, --output <format>', 'json | yaml | wide | jsonpath=TEMPLATE')
+  .action(async (kind, name, o) => getCommand(context(program.opts()), kind, name, o.output));
+
+program
+  .command('delete')
+  .description('delete a resource (a cluster: stop its instances and remove its data)')
+  .argument('<kind>')
+  .argument('<name>')
+  .option('--no-wait', 'return once the deletion is requested')
+  .option('--timeout <duration>', 'how long to wait', '300s')
+  .action(async (kind, name, o) => {
+    const ctx = context(program.opts());
+    await ctx.platform.controlPlane().delete(kind, ctx.namespace, name);
+    if (/^clusters?$/i.test(kind) && o.wait !== false)
+      await waitForDeletion(ctx, name, parseDuration(o.timeout));
+    io.out(`${kind.replace(/s$/, '')}/${name} deleted`);
+  });
+
+program
+  .command('status')
+  .description('cluster status: instances, roles, LSNs, lag, timeline, services')
+  .argument('<cluster>')
+  .option('-o, --output <format>', 'json')
+  .action(async (cluster, o) => statusCommand(context(program.opts()), cluster, o.output));
+
+program
+  .command('wait')
+  .description('wait for a condition of a cluster')
+  .argument('<cluster>')
+  .addOption(
+    new Option('--for <condition>', 'condition to wait for')
+      .choices(['ready'] as const)
+      .default('ready' as const),
+  )
+  .option('--timeout <duration>', 'how long to wait', '300s')
+  .action(async (cluster, o) => {
+    await waitForReady(context(program.opts()), cluster, parseDuration(o.timeout));
+    io.out(`cluster/${cluster} condition met: ${o.for}`);
+  });
+
+program
+  .command('psql')
+  .description('run psql on the primary (or a replica) as the superuser')
+  .argument('<cluster>')
+  .option('--replica', 'connect to a replica')
+  .argument('[args...]', 'arguments for psql (after --)')
+  .action(async (cluster, args, o) => {
+    exitCode = await psqlCommand(context(program.opts()), cluster, o.replica === true, args);
+  });
+
+program
+  .command('logs')
+  .description("the JSON logs of a cluster's instances (PostgreSQL's own log included)")
+  .argument('<cluster>')
+  .argument('[instance]')
+  .option('-f, --follow', 'keep printing new lines')
+  .action(async (cluster, instance, o) =>
+    logsCommand(context(program.opts()), cluster, instance, o.follow === true),
+  );
+
+program
+  .command('router', { hidden: true })
+  .description('run the services router (started by the control plane)')
+  .action(async () => runRouter(resolveHome(program.opts().home, process.env)));
+
+program
+  .command('instance', { hidden: true })
+  .description('run an instance manager (started by the control plane)')
+  .requiredOption('--cluster <name>')
+  .requiredOption('--instance <name>')
+  .action(async (o) =>
+    runInstance(
+      resolveHome(program.opts().home, process.env),
+      program.opts().namespace ?? 'default',
+      o.cluster,
+      o.instance,
+    ),
+  );
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // --help and --version exit 0; usage errors are user errors.
+      process.exitCode = e.exitCode === 0 ? 0 : 1;
+      return;
+    }
+    if (err instanceof UserError || (err instanceof ControlPlaneError && err.category === 'user')) {
+      io.err(`error: ${(err as Error).message}`);
+      process.exitCode = 1;
+      return;
+    }
+    const msg = (err as Error).message ?? String(err);
+    // Errors with a PGHERD_ code raised by the platform (no postgres, home not reachable) are
+    // the user's to fix.
+    if (/^PGHERD_LOCAL_(NO_POSTGRES|HOME_NOT_TRAVERSABLE|NO_POSTGRES_USER|OPERATOR_RUNNING)/.test(msg)) {
+      io.err(`error: ${msg}`);
+      process.exitCode = 1;
+      return;
+    }
+    io.err(`internal error: ${msg}`);
+    if (process.env['PGHERD_DEBUG']) io.err((err as Error).stack ?? '');
+    process.exitCode = 2;
+    return;
+  }
+  process.exitCode = exitCode;
+}
+
+await main();

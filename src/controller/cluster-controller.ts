@@ -1,0 +1,259 @@
+/**
+ * The cluster controller: observe (store + instance managers), plan (core/topology), apply
+ * (store writes and the instance runtime). One reconcile per cluster key at a time.
+ */
+import type { Logger } from 'pino';
+import type { ClusterResource, SecretResource } from '../api/index.ts';
+import {
+  type InstanceResource,
+  instanceName,
+  type ServiceResource,
+  type ServiceRole,
+  serviceName,
+} from '../api/internal.ts';
+import { type ObservedInstance, planTopology, type TopologyAction } from '../core/topology.ts';
+import type { InstanceRuntime } from '../ports/instance-runtime.ts';
+import { type Store, updateWithRetry } from '../ports/store.ts';
+import { ensureCertificateSecrets, ensureCredentialSecrets } from './cluster-secrets.ts';
+import type { ReconcileResult } from './work-queue.ts';
+
+export interface ClusterControllerDeps {
+  store: Store;
+  runtime: InstanceRuntime;
+  logger: Logger;
+  now: () => Date;
+  /** Loopback address services and instances bind to. */
+  host: string;
+}
+
+const SERVICE_ROLES: ServiceRole[] = ['rw', 'ro', 'r'];
+
+/** Deletion is requested by setting this annotation; the controller tears down, then deletes. */
+export const DELETION_ANNOTATION = 'pgherd.io/deletion-requested';
+
+export class ClusterController {
+  private readonly d: ClusterControllerDeps;
+  constructor(d: ClusterControllerDeps) {
+    this.d = d;
+  }
+
+  /** Reconciles one cluster, identified as `namespace/name`. */
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const { store } = this.d;
+    const cluster = store.get<ClusterResource>('Cluster', namespace, name);
+    if (cluster === undefined) return { type: 'done', reason: 'the cluster no longer exists' };
+    const log = this.d.logger.child({ cluster: name });
+
+    if (cluster.metadata.annotations?.[DELETION_ANNOTATION] !== undefined) {
+      await this.teardown(cluster, log);
+      return { type: 'done', reason: 'the cluster was deleted' };
+    }
+
+    await this.d.runtime.ensureRouter();
+    await ensureCertificateSecrets(store, cluster, this.d.now());
+    const services = await this.ensureServices(cluster);
+    const rw = services.find((s) => s.spec.role === 'rw')!;
+    ensureCredentialSecrets(store, cluster, { host: rw.spec.host, port: rw.spec.port });
+
+    const instances = this.instancesOf(cluster);
+    const observed: ObservedInstance[] = instances.map((i) => ({
+      name: i.metadata.name,
+      serial: i.spec.serial,
+      managerAlive: this.d.runtime.isManagerAlive(i),
+      ready: i.status?.ready === true,
+      role: i.status?.role ?? 'unknown',
+      phase: i.status?.phase,
+    }));
+    const status = cluster.status ?? {};
+    const plan = planTopology(
+      {
+        instances: cluster.spec.instances,
+        latestGeneratedNode: status.latestGeneratedNode ?? 0,
+        currentPrimary: status.currentPrimary,
+        targetPrimary: status.targetPrimary,
+        initialized: (status.conditions ?? []).some((c) => c.type === 'Initialized' && c.status === 'True'),
+      },
+      observed,
+      (serial) => instanceName(name, serial),
+    );
+    for (const action of plan.actions) {
+      log.info({ action: action.type, instance: action.name }, action.reason);
+      await this.apply(cluster, action, instances);
+    }
+    this.writeStatus(cluster, plan.phase, plan.phaseReason);
+    if (plan.settled) return { type: 'requeue', afterMs: 5000, reason: plan.phaseReason };
+    return { type: 'requeue', afterMs: plan.actions.length > 0 ? 100 : 500, reason: plan.phaseReason };
+  }
+
+  private instancesOf(cluster: ClusterResource): InstanceResource[] {
+    return this.d.store
+      .list<InstanceResource>('Instance', cluster.metadata.namespace)
+      .filter((i) => i.spec.cluster === cluster.metadata.name)
+      .sort((a, b) => a.spec.serial - b.spec.serial);
+  }
+
+  private takenPorts(): Set<number> {
+    const taken = new Set<number>();
+    for (const s of this.d.store.list<ServiceResource>('Service')) taken.add(s.spec.port);
+    for (const i of this.d.store.list<InstanceResource>('Instance')) {
+      taken.add(i.spec.pgPort);
+      taken.add(i.spec.statusPort);
+    }
+    return taken;
+  }
+
+  private async ensureServices(cluster: ClusterResource): Promise<ServiceResource[]> {
+    const ns = cluster.metadata.namespace;
+    const out: ServiceResource[] = [];
+    for (const role of SERVICE_ROLES) {
+      const name = serviceName(cluster.metadata.name, role);
+      let svc = this.d.store.get<ServiceResource>('Service', ns, name);
+      if (svc === undefined) {
+        const [port] = await this.d.runtime.allocatePorts(1, this.takenPorts());
+        svc = this.d.store.create<ServiceResource>({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name, namespace: ns, labels: { 'cnpg.io/cluster': cluster.metadata.name } },
+          spec: { cluster: cluster.metadata.name, role, host: this.d.host, port: port! },
+        });
+      }
+      out.push(svc);
+    }
+    return out;
+  }
+
+  private async apply(
+    cluster: ClusterResource,
+    action: TopologyAction,
+    instances: InstanceResource[],
+  ): Promise<void> {
+    const { store, runtime } = this.d;
+    const ns = cluster.metadata.namespace;
+    switch (action.type) {
+      case 'setTargetPrimary':
+        updateWithRetry<ClusterResource>(store, 'Cluster', ns, cluster.metadata.name, (c) => {
+          c.status = {
+            ...(c.status ?? {}),
+            targetPrimary: action.name,
+            targetPrimaryTimestamp: this.d.now().toISOString(),
+          };
+          return c;
+        });
+        return;
+      case 'createInstance': {
+        const [pgPort, statusPort] = await runtime.allocatePorts(2, this.takenPorts());
+        const inst = store.create<InstanceResource>({
+          apiVersion: 'pgherd.io/v1',
+          kind: 'Instance',
+          metadata: {
+            name: action.name,
+            namespace: ns,
+            labels: { 'cnpg.io/cluster': cluster.metadata.name, 'cnpg.io/instanceName': action.name },
+          },
+          spec: {
+            cluster: cluster.metadata.name,
+            serial: action.serial,
+            pgPort: pgPort!,
+            statusPort: statusPort!,
+          },
+        });
+        updateWithRetry<ClusterResource>(store, 'Cluster', ns, cluster.metadata.name, (c) => {
+          const latest = Math.max(c.status?.latestGeneratedNode ?? 0, action.serial);
+          c.status = { ...(c.status ?? {}), latestGeneratedNode: latest };
+          return c;
+        });
+        await runtime.startManager(inst);
+        return;
+      }
+      case 'startManager': {
+        const inst = instances.find((i) => i.metadata.name === action.name);
+        if (inst !== undefined) await runtime.startManager(inst);
+        return;
+      }
+      case 'deleteInstance':
+        store.delete('Instance', ns, action.name);
+        await runtime.destroyInstance(ns, cluster.metadata.name, action.name, cluster.spec.stopDelay * 1000);
+        return;
+    }
+  }
+
+  private writeStatus(cluster: ClusterResource, phase: string, phaseReason: string): void {
+    const instances = this.instancesOf(cluster);
+    const ready = instances.filter((i) => i.status?.ready === true).map((i) => i.metadata.name);
+    const notReady = instances.filter((i) => i.status?.ready !== true).map((i) => i.metadata.name);
+    updateWithRetry<ClusterResource>(
+      this.d.store,
+      'Cluster',
+      cluster.metadata.namespace,
+      cluster.metadata.name,
+      (c) => {
+        const prev = c.status ?? {};
+        const next = {
+          ...prev,
+          phase,
+          phaseReason,
+          instances: instances.length,
+          readyInstances: ready.length,
+          instanceNames: instances.map((i) => i.metadata.name),
+          instancesStatus: { healthy: ready, ...(notReady.length > 0 ? { failed: notReady } : {}) },
+          ...(instances.find((i) => i.metadata.name === prev.currentPrimary)?.status?.timelineId !== undefined
+            ? {
+                timelineID: instances.find((i) => i.metadata.name === prev.currentPrimary)!.status!
+                  .timelineId!,
+              }
+            : {}),
+        };
+        const readyCond =
+          ready.length === cluster.spec.instances && instances.length === cluster.spec.instances;
+        const now = this.d.now().toISOString();
+        const conditions = (next.conditions ?? []).filter((x) => x.type !== 'Ready');
+        const old = (prev.conditions ?? []).find((x) => x.type === 'Ready');
+        const condStatus = readyCond ? 'True' : 'False';
+        conditions.push({
+          type: 'Ready',
+          status: condStatus,
+          reason: readyCond ? 'ClusterIsReady' : 'ClusterIsNotReady',
+          message: readyCond ? 'Cluster is Ready' : phaseReason,
+          lastTransitionTime: old?.status === condStatus ? old.lastTransitionTime : now,
+        });
+        next.conditions = conditions;
+        if (JSON.stringify(next) === JSON.stringify(prev)) return undefined;
+        c.status = next;
+        return c;
+      },
+    );
+  }
+
+  /** Stops every instance, removes data, services and generated secrets, then the cluster. */
+  private async teardown(cluster: ClusterResource, log: Logger): Promise<void> {
+    const { store, runtime } = this.d;
+    const ns = cluster.metadata.namespace;
+    const name = cluster.metadata.name;
+    updateWithRetry<ClusterResource>(store, 'Cluster', ns, name, (c) => {
+      c.status = {
+        ...(c.status ?? {}),
+        phase: 'Deleting',
+        phaseReason: 'stopping instances and removing data',
+      };
+      return c;
+    });
+    const instances = this.instancesOf(cluster);
+    for (const i of instances) store.delete('Instance', ns, i.metadata.name);
+    await Promise.all(
+      instances.map((i) => runtime.destroyInstance(ns, name, i.metadata.name, cluster.spec.stopDelay * 1000)),
+    );
+    for (const role of SERVICE_ROLES) store.delete('Service', ns, serviceName(name, role));
+    for (const s of store.list<SecretResource>('Secret', ns)) {
+      if (
+        s.metadata.labels?.['cnpg.io/cluster'] === name &&
+        s.metadata.labels?.['pgherd.io/generated'] === 'true'
+      ) {
+        store.delete('Secret', ns, s.metadata.name);
+      }
+    }
+    await runtime.destroyClusterData(ns, name);
+    store.delete('Cluster', ns, name);
+    log.info('cluster deleted: instances stopped, data removed');
+  }
+}

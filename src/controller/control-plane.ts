@@ -1,0 +1,305 @@
+/**
+ * The control plane's API, platform-neutral: admission (defaults + validation) and writes for
+ * `apply`, reads for `get`, deletion requests, and the aggregated view behind `status`.
+ */
+import type { Logger } from 'pino';
+import {
+  type ClusterResource,
+  formatIssue,
+  loadManifests,
+  type ManifestIssue,
+  type SecretResource,
+  type UserResource,
+  validateReferences,
+  validateUpdate,
+} from '../api/index.ts';
+import type { InstanceResource, ServiceResource } from '../api/internal.ts';
+import { planEndpoints } from '../core/routing.ts';
+import type { InstanceReport } from '../instance/contract.ts';
+import {
+  type ApplyOutcome,
+  type ApplyResult,
+  type ClusterView,
+  type ControlPlane,
+  ControlPlaneError,
+  type InstanceView,
+} from '../ports/control-plane.ts';
+import type { InstanceClient } from '../ports/instance-runtime.ts';
+import type { Store, StoredObject } from '../ports/store.ts';
+import { lsnDiff } from '../postgres/lsn.ts';
+import { DELETION_ANNOTATION } from './cluster-controller.ts';
+
+/** Kinds `get` understands, with their aliases (as kubectl). */
+const KIND_ALIASES: Record<string, string> = {
+  cluster: 'Cluster',
+  clusters: 'Cluster',
+  secret: 'Secret',
+  secrets: 'Secret',
+  service: 'Service',
+  services: 'Service',
+  svc: 'Service',
+  instance: 'Instance',
+  instances: 'Instance',
+};
+
+export function resolveKind(kind: string): string {
+  const k = KIND_ALIASES[kind.toLowerCase()];
+  if (k === undefined) {
+    throw new ControlPlaneError(
+      `unknown kind "${kind}"; use one of: cluster, secret, service, instance`,
+      'PGHERD_CLI_UNKNOWN_KIND',
+      'user',
+    );
+  }
+  return k;
+}
+
+export interface ControlPlaneDeps {
+  store: Store;
+  instanceClient: InstanceClient;
+  logger: Logger;
+  now: () => Date;
+  /** Called after a write so the controller reconciles at once. */
+  notify: (clusterKey: string) => void;
+  /** Local platform: stop instances and the control plane. */
+  onShutdown: (stopInstances: boolean) => Promise<void>;
+}
+
+export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
+  const { store } = d;
+
+  const apply = async (text: string, file: string, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> => {
+    const loaded = loadManifests(text, file);
+    if (loaded.errors.length > 0) return { errors: loaded.errors, warnings: loaded.warnings, outcomes: [] };
+    const existingSecrets = new Set(store.list<SecretResource>('Secret').map((s) => `${s.metadata.name}`));
+    const errors: ManifestIssue[] = [...validateReferences(loaded.resources, existingSecrets)];
+    for (const r of loaded.resources) {
+      if (r.kind !== 'Cluster') continue;
+      const prev = store.get<ClusterResource>('Cluster', r.metadata.namespace, r.metadata.name);
+      if (prev === undefined) continue;
+      if (prev.metadata.annotations?.[DELETION_ANNOTATION] !== undefined) {
+        errors.push({
+          file,
+          line: 1,
+          column: 1,
+          path: 'metadata.name',
+          message: `cluster ${r.metadata.name} is being deleted; wait for the deletion to finish, then apply again`,
+          code: 'PGHERD_CONTROL_BEING_DELETED',
+        });
+        continue;
+      }
+      errors.push(...validateUpdate(prev, r));
+    }
+    if (errors.length > 0 || opts.dryRun === true) return { errors, warnings: loaded.warnings, outcomes: [] };
+    const outcomes: ApplyOutcome[] = [];
+    // Secrets first: a cluster's controller may need them on its first pass.
+    const ordered = [...loaded.resources].sort(
+      (a, b) => (a.kind === 'Secret' ? 0 : 1) - (b.kind === 'Secret' ? 0 : 1),
+    );
+    for (const r of ordered) outcomes.push(write(r));
+    for (const r of loaded.resources) {
+      if (r.kind === 'Cluster') d.notify(`${r.metadata.namespace}/${r.metadata.name}`);
+    }
+    for (const w of loaded.warnings) d.logger.warn({ file }, formatIssue(w));
+    return { errors: [], warnings: loaded.warnings, outcomes };
+  };
+
+  const write = (r: UserResource): ApplyOutcome => {
+    const base = { kind: r.kind, namespace: r.metadata.namespace, name: r.metadata.name };
+    const prev = store.get<UserResource>(r.kind, r.metadata.namespace, r.metadata.name);
+    if (prev === undefined) {
+      store.create(r);
+      return { ...base, action: 'created' };
+    }
+    const payload = (x: UserResource): string =>
+      JSON.stringify([
+        x.kind === 'Cluster' ? x.spec : { type: x.type, data: x.data },
+        x.metadata.labels ?? {},
+        x.metadata.annotations ?? {},
+      ]);
+    if (payload(prev) === payload(r)) return { ...base, action: 'unchanged' };
+    const next = structuredClone(prev) as UserResource;
+    next.metadata.labels = r.metadata.labels ?? {};
+    next.metadata.annotations = r.metadata.annotations ?? {};
+    if (next.kind === 'Cluster' && r.kind === 'Cluster') next.spec = r.spec;
+    if (next.kind === 'Secret' && r.kind === 'Secret') {
+      next.type = r.type;
+      next.data = r.data;
+    }
+    store.update(next);
+    return { ...base, action: 'configured' };
+  };
+
+  const get = async (kind: string, namespace: string, name?: string): Promise<StoredObject[]> => {
+    const k = resolveKind(kind);
+    if (name === undefined) return store.list(k, namespace);
+    const obj = store.get(k, namespace, name);
+    if (obj === undefined) {
+      throw new ControlPlaneError(
+        `${kind} "${name}" not found in namespace ${namespace}`,
+        'PGHERD_CLI_NOT_FOUND',
+        'user',
+      );
+    }
+    return [obj];
+  };
+
+  const del = async (kind: string, namespace: string, name: string): Promise<void> => {
+    const k = resolveKind(kind);
+    if (k === 'Cluster') {
+      const c = store.get<ClusterResource>('Cluster', namespace, name);
+      if (c === undefined) {
+        throw new ControlPlaneError(
+          `cluster "${name}" not found in namespace ${namespace}`,
+          'PGHERD_CLI_NOT_FOUND',
+          'user',
+        );
+      }
+      if (c.metadata.annotations?.[DELETION_ANNOTATION] === undefined) {
+        c.metadata.annotations = {
+          ...(c.metadata.annotations ?? {}),
+          [DELETION_ANNOTATION]: d.now().toISOString(),
+        };
+        store.update(c);
+      }
+      d.notify(`${namespace}/${name}`);
+      return;
+    }
+    if (k === 'Secret') {
+      const users = store
+        .list<ClusterResource>('Cluster', namespace)
+        .filter(
+          (c) => c.spec.bootstrap?.initdb?.secret?.name === name || c.spec.superuserSecret?.name === name,
+        );
+      if (users.length > 0) {
+        throw new ControlPlaneError(
+          `secret "${name}" is used by cluster ${users.map((c) => c.metadata.name).join(', ')}; delete the cluster first`,
+          'PGHERD_CLI_SECRET_IN_USE',
+          'user',
+        );
+      }
+      if (!store.delete('Secret', namespace, name)) {
+        throw new ControlPlaneError(
+          `secret "${name}" not found in namespace ${namespace}`,
+          'PGHERD_CLI_NOT_FOUND',
+          'user',
+        );
+      }
+      return;
+    }
+    throw new ControlPlaneError(
+      `${k} objects are managed by pgherd; delete or scale the cluster instead`,
+      'PGHERD_CLI_NOT_DELETABLE',
+      'user',
+    );
+  };
+
+  const status = async (namespace: string, name: string): Promise<ClusterView> => {
+    const cluster = store.get<ClusterResource>('Cluster', namespace, name);
+    if (cluster === undefined) {
+      throw new ControlPlaneError(
+        `cluster "${name}" not found in namespace ${namespace}`,
+        'PGHERD_CLI_NOT_FOUND',
+        'user',
+      );
+    }
+    const caSecret = store.get<SecretResource>('Secret', namespace, `${name}-ca`);
+    const caPem = caSecret ? Buffer.from(caSecret.data['ca.crt'] ?? '', 'base64').toString('utf8') : '';
+    const instances = store
+      .list<InstanceResource>('Instance', namespace)
+      .filter((i) => i.spec.cluster === name)
+      .sort((a, b) => a.spec.serial - b.spec.serial);
+    const reports = await Promise.all(
+      instances.map(async (i): Promise<InstanceReport | Error> => {
+        try {
+          return await d.instanceClient.getStatus(i, caPem, 3000);
+        } catch (err) {
+          return err as Error;
+        }
+      }),
+    );
+    const primaryReport = reports.find((r): r is InstanceReport => !(r instanceof Error) && r.isPrimary);
+    const views: InstanceView[] = instances.map((i, idx) => {
+      const r = reports[idx]!;
+      if (r instanceof Error) {
+        return {
+          name: i.metadata.name,
+          role: i.status?.role ?? 'unknown',
+          phase: i.status?.phase ?? 'Unknown',
+          phaseReason: i.status?.phaseReason ?? '',
+          ready: false,
+          currentLsn: null,
+          receivedLsn: null,
+          replayLsn: null,
+          lagBytes: null,
+          replayLagSeconds: null,
+          timelineId: i.status?.timelineId ?? null,
+          systemId: i.status?.systemId ?? null,
+          pgPort: i.spec.pgPort,
+          managerPid: null,
+          postmasterPid: null,
+          error: `instance manager unreachable: ${r.message}`,
+        };
+      }
+      return {
+        name: i.metadata.name,
+        role: r.isPostgresUp ? (r.isPrimary ? 'primary' : 'replica') : 'unknown',
+        phase: r.phase,
+        phaseReason: r.phaseReason,
+        ready: r.ready,
+        currentLsn: r.currentLsn,
+        receivedLsn: r.receivedLsn,
+        replayLsn: r.replayLsn,
+        lagBytes: r.isPrimary ? 0 : lsnDiff(primaryReport?.currentLsn, r.replayLsn),
+        replayLagSeconds: r.replayLagSeconds,
+        timelineId: r.timelineId,
+        systemId: r.systemId,
+        pgPort: i.spec.pgPort,
+        managerPid: r.managerPid,
+        postmasterPid: r.postmasterPid,
+        ...(r.error !== undefined ? { error: r.error } : {}),
+      };
+    });
+    const endpoints = planEndpoints({
+      currentPrimary: cluster.status?.currentPrimary,
+      targetPrimary: cluster.status?.targetPrimary,
+      instances: instances.map((i) => ({
+        name: i.metadata.name,
+        port: i.spec.pgPort,
+        role: i.status?.role ?? 'unknown',
+        ready: i.status?.ready === true,
+      })),
+    });
+    const services = store
+      .list<ServiceResource>('Service', namespace)
+      .filter((s) => s.spec.cluster === name)
+      .map((s) => ({
+        name: s.metadata.name,
+        role: s.spec.role,
+        host: s.spec.host,
+        port: s.spec.port,
+        endpoints: endpoints[s.spec.role].map((e) => e.name),
+      }));
+    return {
+      cluster: cluster as unknown as ClusterView['cluster'],
+      instances: views,
+      services,
+      replication: (primaryReport?.replication ?? []).map((x) => ({
+        applicationName: x.applicationName,
+        state: x.state,
+        syncState: x.syncState,
+        sentLsn: x.sentLsn,
+        replayLsn: x.replayLsn,
+        replayLag: x.replayLag,
+      })),
+    };
+  };
+
+  return {
+    apply,
+    get,
+    delete: del,
+    status,
+    shutdown: async (opts) => d.onShutdown(opts.stopInstances),
+  };
+}

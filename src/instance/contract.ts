@@ -1,0 +1,57 @@
+/**
+ * The control plane <-> instance manager contract: HTTP paths served by every instance
+ * manager and the payloads they return. Both sides import this file and nothing else of
+ * each other (STYLE dependency rule 4).
+ */
+
+export const INSTANCE_PATHS = {
+  /** GET: full PostgreSQL status (InstanceReport). Open, read-only. */
+  status: '/pg/status',
+  /** GET: liveness of the instance manager. */
+  healthz: '/healthz',
+  /** GET: 200 when PostgreSQL accepts connections (and a replica streams). */
+  readyz: '/readyz',
+} as const;
+
+/** One row of pg_stat_replication as reported by a primary. */
+export interface ReplicationInfo {
+  applicationName: string;
+  state: string;
+  sentLsn: string | null;
+  writeLsn: string | null;
+  flushLsn: string | null;
+  replayLsn: string | null;
+  writeLag: string | null;
+  flushLag: string | null;
+  replayLag: string | null;
+  syncState: string;
+  syncPriority: number;
+}
+
+/** What GET /pg/status returns (CNPG's PostgresqlStatus, in camelCase). */
+export interface InstanceReport {
+  instance: string;
+  cluster: string;
+  /** Changes on every instance-manager start. */
+  sessionId: string;
+  managerPid: number;
+  postmasterPid: number | null;
+  /** Bootstrapping, Cloning, Starting, Running, Stopped, Failed. */
+  phase: string;
+  phaseReason: string;
+  /** PostgreSQL answered the status queries. */
+  isPostgresUp: boolean;
+  isPrimary: boolean;
+  ready: boolean;
+  systemId: string | null;
+  timelineId: number | null;
+  currentLsn: string | null;
+  receivedLsn: string | null;
+  replayLsn: string | null;
+  isWalReceiverActive: boolean;
+  pendingRestart: boolean;
+  replication: ReplicationInfo[];
+  /** Seconds of replay lag as PostgreSQL sees it on a replica (now() - last replay timestamp). */
+  replayLagSeconds: number | null;
+  error?: string;
+}

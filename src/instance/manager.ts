@@ -1,0 +1,579 @@
+/**
+ * The instance manager: supervises one PostgreSQL instance next to it. It reads its Instance
+ * and Cluster from the store, creates the data (initdb for the first primary, pg_basebackup
+ * for the others), writes the configuration, starts or adopts the postmaster, restarts it when
+ * it dies, re-clones a replica whose data directory disappeared, keeps the primary's HA
+ * replication slots, reports its status in the store and over HTTPS, and re-emits
+ * PostgreSQL's log. It never decides the cluster's topology: that is the control plane's job.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:https';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ClusterResource, SecretResource } from '../api/index.ts';
+import { haSlotName, type InstanceResource, type InstanceStatus } from '../api/internal.ts';
+import type { Store } from '../ports/store.ts';
+import { updateWithRetry } from '../ports/store.ts';
+import {
+  renderPgHba,
+  renderPgIdent,
+  renderPostgresqlConf,
+  renderStandbyConf,
+} from '../postgres/configuration.ts';
+import {
+  dropSlotOnPrimary,
+  replicationConninfo,
+  runBaseBackup,
+  runInitdb,
+  runPostInit,
+} from './bootstrap.ts';
+import type { InstanceReport } from './contract.ts';
+import { LogTail } from './log-tail.ts';
+import type { PgTools } from './pg-tools.ts';
+import { Postmaster, sleep } from './postmaster.ts';
+import { connectLocal, type ProbeResult, probe } from './probe.ts';
+import {
+  type CertificateFiles,
+  certificateFiles,
+  secretValue,
+  writeCertificates,
+  writeIfChanged,
+} from './secrets.ts';
+import { startStatusServer } from './status-server.ts';
+
+/** The folders of one instance (laid out by the platform). */
+export interface InstanceDirs {
+  dir: string;
+  pgdata: string;
+  walDir: string;
+  certs: string;
+  pgLogDir: string;
+  socketDir: string;
+}
+
+export interface InstanceManagerOptions {
+  store: Store;
+  tools: PgTools;
+  dirs: InstanceDirs;
+  namespace: string;
+  cluster: string;
+  instance: string;
+  logger: Logger;
+  /** Carries `logger: postgres`; PostgreSQL's own records go here. */
+  pgLogger: Logger;
+  /** OS users allowed to connect locally as the superuser (peer auth): us and PostgreSQL's account. */
+  localOsUsers: string[];
+  /** Loopback address everything binds to. */
+  host: string;
+  pollMs?: number;
+}
+
+const INITDB_DONE = '.initdb-complete';
+
+export class InstanceManager {
+  private readonly log: Logger;
+  private readonly postmaster: Postmaster;
+  private readonly certs: CertificateFiles;
+  private readonly sessionId = randomUUID();
+  private stopping = false;
+  private server: Server | undefined;
+  private logTail: LogTail | undefined;
+  private phase = 'Pending';
+  private phaseReason = 'starting the instance manager';
+  private lastProbe: ProbeResult | undefined;
+  private lastProbeError: string | undefined;
+  private lastWrittenStatus = '';
+  private expectRunning = false;
+  private lastSlotSync = 0;
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+
+  private readonly o: InstanceManagerOptions;
+  constructor(o: InstanceManagerOptions) {
+    this.o = o;
+    this.log = o.logger;
+    this.postmaster = new Postmaster(o.tools, o.dirs.pgdata, join(o.dirs.dir, 'postmaster.stderr'));
+    this.certs = certificateFiles(o.dirs.certs);
+  }
+
+  /** Runs until `stop()` or until the instance is deleted. */
+  async run(): Promise<void> {
+    const adopted = this.postmaster.adopt();
+    if (adopted) {
+      this.expectRunning = true;
+      this.log.info({ postmasterPid: this.postmaster.pid }, 'adopted a running PostgreSQL');
+    }
+    this.logTail = new LogTail(join(this.o.dirs.pgLogDir, 'postgres.json'), this.o.pgLogger, !adopted);
+    this.logTail.start();
+    this.loopDone = this.loop();
+    await this.loopDone;
+  }
+
+  /** Clean stop: PostgreSQL is shut down (fast, then immediate) unless `keepPostgres`. */
+  async stop(keepPostgres = false): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loopDone?.catch(() => {});
+    if (!keepPostgres) await this.shutdownPostgres();
+    this.logTail?.stop();
+    await new Promise<void>((r) => {
+      if (this.server === undefined) r();
+      else {
+        this.server.closeAllConnections();
+        this.server.close(() => r());
+      }
+    });
+  }
+
+  report(): InstanceReport {
+    const p = this.lastProbe;
+    return {
+      instance: this.o.instance,
+      cluster: this.o.cluster,
+      sessionId: this.sessionId,
+      managerPid: process.pid,
+      postmasterPid: this.postmaster.isRunning() ? (this.postmaster.pid ?? null) : null,
+      phase: this.phase,
+      phaseReason: this.phaseReason,
+      isPostgresUp: p !== undefined,
+      isPrimary: p?.isPrimary ?? false,
+      ready: this.isReady(),
+      systemId: p?.systemId ?? null,
+      timelineId: p?.timelineId ?? null,
+      currentLsn: p?.currentLsn ?? null,
+      receivedLsn: p?.receivedLsn ?? null,
+      replayLsn: p?.replayLsn ?? null,
+      isWalReceiverActive: p?.walReceiverStatus === 'streaming',
+      pendingRestart: p?.pendingRestart ?? false,
+      replication: p?.replication ?? [],
+      replayLagSeconds: p?.replayLagSeconds ?? null,
+      ...(this.lastProbeError !== undefined ? { error: this.lastProbeError } : {}),
+    };
+  }
+
+  private isReady(): boolean {
+    const p = this.lastProbe;
+    if (p === undefined || this.phase !== 'Running') return false;
+    return p.isPrimary || p.walReceiverStatus === 'streaming';
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        await this.reconcile();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        const msg = (err as Error).message;
+        this.setPhase('Failed', msg);
+        this.log.error({ err }, `reconcile failed: ${msg}`);
+        this.publishStatus();
+      }
+      if (this.stopping) break;
+      const delay = failures === 0 ? (this.o.pollMs ?? 250) : Math.min(200 * 2 ** failures, 5000);
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, delay);
+      });
+    }
+  }
+
+  private setPhase(phase: string, reason: string): void {
+    if (phase !== this.phase || reason !== this.phaseReason) {
+      this.log.info({ phase, reason }, `phase ${phase}: ${reason}`);
+    }
+    this.phase = phase;
+    this.phaseReason = reason;
+  }
+
+  private read(): { instance: InstanceResource | undefined; cluster: ClusterResource | undefined } {
+    const { store, namespace, cluster, instance } = this.o;
+    return {
+      instance: store.get<InstanceResource>('Instance', namespace, instance),
+      cluster: store.get<ClusterResource>('Cluster', namespace, cluster),
+    };
+  }
+
+  private secret(name: string): SecretResource | undefined {
+    return this.o.store.get<SecretResource>('Secret', this.o.namespace, name);
+  }
+
+  private async reconcile(): Promise<void> {
+    const { instance, cluster } = this.read();
+    if (instance === undefined || cluster === undefined) {
+      this.log.info('the instance was deleted; stopping PostgreSQL and exiting');
+      this.stopping = true;
+      return;
+    }
+    const c = this.o.cluster;
+    const certsChanged = writeCertificates(
+      this.o.dirs.certs,
+      {
+        ca: this.secret(`${c}-ca`),
+        server: this.secret(`${c}-server`),
+        replication: this.secret(`${c}-replication`),
+      },
+      this.o.tools,
+    );
+    if (this.server === undefined) {
+      this.server = await startStatusServer({
+        host: this.o.host,
+        port: instance.spec.statusPort,
+        cert: readFileSync(this.certs.serverCert, 'utf8'),
+        key: readFileSync(this.certs.serverKey, 'utf8'),
+        report: () => this.report(),
+      });
+    }
+
+    const isTargetPrimary = cluster.status?.targetPrimary === this.o.instance;
+    const pgdata = this.o.dirs.pgdata;
+    const dataValid = (): boolean =>
+      existsSync(join(pgdata, 'PG_VERSION')) && existsSync(join(pgdata, 'global', 'pg_control'));
+
+    if (this.postmaster.isRunning() && !dataValid()) {
+      // Guard: a running postmaster whose data directory was removed keeps serving from open
+      // files for up to a minute; stop it now so the instance is rebuilt, not silently stale.
+      this.log.warn('the data directory disappeared under a running PostgreSQL; stopping it');
+      await this.postmaster.stop('immediate', 10_000);
+      this.lastProbe = undefined;
+    }
+
+    if (!this.postmaster.isRunning()) {
+      if (this.expectRunning) {
+        this.log.warn(
+          { lastErrors: this.postmaster.lastStartupErrors() },
+          'PostgreSQL is not running; restarting it',
+        );
+        this.expectRunning = false;
+        this.lastProbe = undefined;
+        this.publishStatus();
+      }
+      let needsPostInit = false;
+      if (isTargetPrimary && !isInitialized(cluster)) {
+        if (!existsSync(join(this.o.dirs.dir, INITDB_DONE))) {
+          await this.initdb(cluster);
+          needsPostInit = true;
+        }
+      } else if (!dataValid()) {
+        if (isTargetPrimary || cluster.status?.currentPrimary === this.o.instance) {
+          throw new Error(
+            'PGHERD_INSTANCE_PRIMARY_DATA_LOST: the data directory of the primary is missing; it will not be re-created from scratch (that would lose the cluster). A failover to a replica is needed.',
+          );
+        }
+        await this.join(cluster);
+      }
+      this.writeConfig(cluster);
+      await this.startPostgres(cluster);
+      if (needsPostInit || (isTargetPrimary && !isInitialized(cluster))) {
+        this.setPhase('Initializing', 'running the post-init SQL');
+        this.publishStatus();
+        await this.postInit(cluster);
+        writeFileSync(join(this.o.dirs.dir, INITDB_DONE), `${new Date().toISOString()}\n`, { mode: 0o600 });
+        this.markInitialized();
+      }
+      this.setPhase('Running', 'PostgreSQL is running');
+    } else if (this.writeConfig(cluster) || certsChanged) {
+      await this.reload();
+    }
+
+    await this.refreshProbe();
+    if (this.lastProbe?.isPrimary === true) await this.syncHaSlots(cluster);
+    this.publishStatus();
+  }
+
+  private async initdb(cluster: ClusterResource): Promise<void> {
+    this.setPhase('Initializing', 'running initdb');
+    this.publishStatus();
+    // A previous attempt that never finished its post-init SQL left no user data: start over.
+    rmSync(this.o.dirs.walDir, { recursive: true, force: true });
+    await runInitdb(this.o.tools, {
+      pgdata: this.o.dirs.pgdata,
+      walDir: cluster.spec.walStorage !== undefined ? this.o.dirs.walDir : undefined,
+      spec: cluster.spec,
+    });
+  }
+
+  private primaryEndpoint(cluster: ClusterResource): { host: string; port: number; name: string } {
+    const name = cluster.status?.currentPrimary;
+    if (name === undefined)
+      throw new Error('PGHERD_INSTANCE_NO_PRIMARY: waiting for the cluster to have a primary');
+    const primary = this.o.store.get<InstanceResource>('Instance', this.o.namespace, name);
+    if (primary === undefined)
+      throw new Error(`PGHERD_INSTANCE_NO_PRIMARY: primary ${name} has no instance record`);
+    return { host: this.o.host, port: primary.spec.pgPort, name };
+  }
+
+  private slotName(cluster: ClusterResource, instance: string): string | undefined {
+    const ha = cluster.spec.replicationSlots?.highAvailability;
+    if (ha?.enabled === false) return undefined;
+    return haSlotName(instance, ha?.slotPrefix ?? '_cnpg_');
+  }
+
+  private async join(cluster: ClusterResource): Promise<void> {
+    const primary = this.primaryEndpoint(cluster);
+    this.setPhase('Cloning', `cloning ${primary.name} with pg_basebackup`);
+    this.publishStatus();
+    const input = {
+      pgdata: this.o.dirs.pgdata,
+      walDir: cluster.spec.walStorage !== undefined ? this.o.dirs.walDir : undefined,
+      primary,
+      instanceName: this.o.instance,
+      slotName: this.slotName(cluster, this.o.instance),
+      certs: this.certs,
+    };
+    await dropSlotOnPrimary(input, (p) => readFileSync(p, 'utf8'));
+    const started = Date.now();
+    await runBaseBackup(this.o.tools, input);
+    writeFileSync(join(this.o.dirs.pgdata, 'standby.signal'), '', { mode: 0o600 });
+    this.o.tools.chownToPg(join(this.o.dirs.pgdata, 'standby.signal'));
+    this.log.info({ ms: Date.now() - started }, `cloned ${primary.name}`);
+  }
+
+  /** Writes postgresql.conf, pg_hba.conf and pg_ident.conf; returns whether anything changed. */
+  private writeConfig(cluster: ClusterResource): boolean {
+    const { dirs, tools } = this.o;
+    const instance = this.o.store.get<InstanceResource>('Instance', this.o.namespace, this.o.instance);
+    if (instance === undefined) return false;
+    const pg = cluster.spec.postgresql;
+    let conf = renderPostgresqlConf({
+      clusterName: this.o.cluster,
+      instanceName: this.o.instance,
+      port: instance.spec.pgPort,
+      listenAddresses: this.o.host,
+      socketDir: dirs.socketDir,
+      logDir: dirs.pgLogDir,
+      certs: {
+        serverCertFile: this.certs.serverCert,
+        serverKeyFile: this.certs.serverKey,
+        caFile: this.certs.clientCa,
+      },
+      userParameters: pg?.parameters ?? {},
+      syncStandbyNames: '',
+      hbaFile: join(dirs.pgdata, 'pg_hba.conf'),
+      identFile: join(dirs.pgdata, 'pg_ident.conf'),
+    });
+    if (existsSync(join(dirs.pgdata, 'standby.signal'))) {
+      const primary = this.primaryEndpoint(cluster);
+      const slot = this.slotName(cluster, this.o.instance);
+      conf += `\n${renderStandbyConf({
+        primaryConninfo: replicationConninfo({ primary, instanceName: this.o.instance, certs: this.certs }),
+        ...(slot !== undefined ? { primarySlotName: slot } : {}),
+      })}`;
+    }
+    let changed = writeIfChanged(join(dirs.pgdata, 'postgresql.conf'), conf, 0o600, tools);
+    changed =
+      writeIfChanged(
+        join(dirs.pgdata, 'pg_hba.conf'),
+        renderPgHba({
+          userRules: pg?.pg_hba ?? [],
+          superuserNetworkAccess: cluster.spec.enableSuperuserAccess === true,
+        }),
+        0o600,
+        tools,
+      ) || changed;
+    changed =
+      writeIfChanged(
+        join(dirs.pgdata, 'pg_ident.conf'),
+        renderPgIdent({ localOsUsers: this.o.localOsUsers, userRules: pg?.pg_ident ?? [] }),
+        0o600,
+        tools,
+      ) || changed;
+    return changed;
+  }
+
+  private async startPostgres(cluster: ClusterResource): Promise<void> {
+    this.setPhase('Starting', 'starting PostgreSQL');
+    this.publishStatus();
+    const pid = this.postmaster.start();
+    this.expectRunning = true;
+    const deadline = Date.now() + (cluster.spec.startDelay ?? 3600) * 1000;
+    let lastErr: unknown;
+    while (Date.now() < deadline) {
+      if (!this.postmaster.isRunning()) {
+        this.expectRunning = false;
+        throw new Error(
+          `PGHERD_INSTANCE_START_FAILED: PostgreSQL exited while starting: ${this.postmaster.lastStartupErrors() || 'see the postgres log'}`,
+        );
+      }
+      try {
+        const client = await connectLocal(this.conn(), 'postgres', 1000);
+        await client.end();
+        this.log.info({ postmasterPid: pid }, 'PostgreSQL accepts connections');
+        return;
+      } catch (err) {
+        lastErr = err;
+      }
+      await sleep(50);
+    }
+    throw new Error(
+      `PGHERD_INSTANCE_START_TIMEOUT: PostgreSQL did not accept connections within startDelay`,
+      {
+        cause: lastErr,
+      },
+    );
+  }
+
+  private conn(): { socketDir: string; port: number } {
+    const instance = this.o.store.get<InstanceResource>('Instance', this.o.namespace, this.o.instance);
+    return { socketDir: this.o.dirs.socketDir, port: instance?.spec.pgPort ?? 5432 };
+  }
+
+  private async postInit(cluster: ClusterResource): Promise<void> {
+    const c = this.o.cluster;
+    const initdb = cluster.spec.bootstrap?.initdb;
+    const appSecretName = initdb?.secret?.name ?? `${c}-app`;
+    const appSecret = this.secret(appSecretName);
+    const superuserSecretName = cluster.spec.superuserSecret?.name ?? `${c}-superuser`;
+    await runPostInit({
+      conn: this.conn(),
+      spec: cluster.spec,
+      appUsername: secretValue(appSecret, 'username', `the application user (${appSecretName})`),
+      appPassword: secretValue(appSecret, 'password', `the application user (${appSecretName})`),
+      superuserPassword:
+        cluster.spec.enableSuperuserAccess === true
+          ? secretValue(
+              this.secret(superuserSecretName),
+              'password',
+              `the superuser (${superuserSecretName})`,
+            )
+          : undefined,
+    });
+  }
+
+  private markInitialized(): void {
+    const now = new Date().toISOString();
+    updateWithRetry<ClusterResource>(this.o.store, 'Cluster', this.o.namespace, this.o.cluster, (cl) => {
+      const status = cl.status ?? {};
+      status.currentPrimary = this.o.instance;
+      status.currentPrimaryTimestamp = now;
+      const conditions = (status.conditions ?? []).filter((x) => x.type !== 'Initialized');
+      conditions.push({
+        type: 'Initialized',
+        status: 'True',
+        reason: 'InitdbCompleted',
+        message: `initdb and post-init SQL completed on ${this.o.instance}`,
+        lastTransitionTime: now,
+      });
+      status.conditions = conditions;
+      cl.status = status;
+      return cl;
+    });
+  }
+
+  private async reload(): Promise<void> {
+    const client = await connectLocal(this.conn());
+    try {
+      await client.query('SELECT pg_reload_conf()');
+      this.log.info('configuration reloaded');
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  private async refreshProbe(): Promise<void> {
+    try {
+      const client = await connectLocal(this.conn(), 'postgres', 2000);
+      try {
+        this.lastProbe = await probe(client);
+        this.lastProbeError = undefined;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (msg !== this.lastProbeError) this.log.warn({ err }, `PostgreSQL status check failed: ${msg}`);
+      this.lastProbe = undefined;
+      this.lastProbeError = msg;
+    }
+  }
+
+  /**
+   * The primary keeps a physical slot for every replica that finished cloning, and drops the
+   * slots of instances that no longer exist (scale-down), so WAL is neither lost nor hoarded.
+   */
+  private async syncHaSlots(cluster: ClusterResource): Promise<void> {
+    if (Date.now() - this.lastSlotSync < 2000) return;
+    this.lastSlotSync = Date.now();
+    const ha = cluster.spec.replicationSlots?.highAvailability;
+    if (ha?.enabled === false) return;
+    const prefix = ha?.slotPrefix ?? '_cnpg_';
+    const instances = this.o.store
+      .list<InstanceResource>('Instance', this.o.namespace)
+      .filter((i) => i.spec.cluster === this.o.cluster && i.metadata.name !== this.o.instance);
+    const wanted = new Map(instances.map((i) => [haSlotName(i.metadata.name, prefix), i]));
+    const client = await connectLocal(this.conn());
+    try {
+      const r = await client.query<{ slot_name: string; active: boolean }>(
+        "SELECT slot_name, active FROM pg_replication_slots WHERE slot_type = 'physical' AND starts_with(slot_name, $1)",
+        [prefix],
+      );
+      const existing = new Map(r.rows.map((x) => [x.slot_name, x.active]));
+      for (const [slot, inst] of wanted) {
+        if (!existing.has(slot) && inst.status?.phase === 'Running') {
+          await client.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
+          this.log.info({ slot }, `created the HA replication slot for ${inst.metadata.name}`);
+        }
+      }
+      for (const [slot, active] of existing) {
+        if (!wanted.has(slot) && !active) {
+          await client.query('SELECT pg_drop_replication_slot($1)', [slot]);
+          this.log.info({ slot }, 'dropped the HA replication slot of a removed instance');
+        }
+      }
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /** Writes this instance's status into the store when something a reader cares about changed. */
+  private publishStatus(): void {
+    const r = this.report();
+    const status: InstanceStatus = {
+      phase: r.phase,
+      phaseReason: r.phaseReason,
+      role: r.isPostgresUp ? (r.isPrimary ? 'primary' : 'replica') : 'unknown',
+      ready: r.ready,
+      managerPid: r.managerPid,
+      ...(r.postmasterPid !== null ? { postmasterPid: r.postmasterPid } : {}),
+      ...(r.timelineId !== null ? { timelineId: r.timelineId } : {}),
+      ...(r.systemId !== null ? { systemId: r.systemId } : {}),
+      sessionId: r.sessionId,
+    };
+    const fingerprint = JSON.stringify(status);
+    if (fingerprint === this.lastWrittenStatus) return;
+    updateWithRetry<InstanceResource>(this.o.store, 'Instance', this.o.namespace, this.o.instance, (i) => {
+      i.status = { ...status, lastUpdate: new Date().toISOString() };
+      return i;
+    });
+    this.lastWrittenStatus = fingerprint;
+  }
+
+  private async shutdownPostgres(): Promise<void> {
+    if (!this.postmaster.isRunning()) return;
+    const cluster = this.read().cluster;
+    this.setPhase('Stopping', 'shutting PostgreSQL down');
+    try {
+      const client = await connectLocal(this.conn(), 'postgres', 1000);
+      await client.query('CHECKPOINT').catch(() => {});
+      await client.end().catch(() => {});
+    } catch {
+      /* shutting down anyway */
+    }
+    await this.postmaster.stopEscalating('fast', (cluster?.spec.stopDelay ?? 1800) * 1000);
+    this.expectRunning = false;
+    this.log.info('PostgreSQL stopped');
+    try {
+      this.setPhase('Stopped', 'PostgreSQL was stopped by the instance manager');
+      this.lastProbe = undefined;
+      this.publishStatus();
+    } catch {
+      /* the instance may be gone */
+    }
+  }
+}
+
+function isInitialized(cluster: ClusterResource): boolean {
+  return (cluster.status?.conditions ?? []).some((x) => x.type === 'Initialized' && x.status === 'True');
+}

@@ -1,0 +1,135 @@
+/**
+ * One postmaster: start it, adopt one that already runs (after an instance-manager restart),
+ * notice when it dies, and stop it in CNPG's modes. Signals go to the postmaster PID only,
+ * never to its children and never by name.
+ */
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PgTools } from './pg-tools.ts';
+import { spawnAsPg } from './pg-tools.ts';
+
+export type ShutdownMode = 'smart' | 'fast' | 'immediate';
+const SIGNAL: Record<ShutdownMode, NodeJS.Signals> = {
+  smart: 'SIGTERM',
+  fast: 'SIGINT',
+  immediate: 'SIGQUIT',
+};
+
+/** True when a process with this pid exists (and is not a zombie we could see). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The pid in PGDATA/postmaster.pid when that process is a live postgres on this data directory. */
+export function findRunningPostmaster(pgdata: string): number | undefined {
+  const pidFile = join(pgdata, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return undefined;
+  // Guard against pid reuse: the process must be a postgres serving this data directory.
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (!cmdline.some((a) => a.endsWith('postgres')) || !cmdline.includes(pgdata)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return pid;
+}
+
+export class Postmaster {
+  private pidValue: number | undefined;
+
+  private readonly tools: PgTools;
+  private readonly pgdata: string;
+  private readonly stderrFile: string;
+  constructor(tools: PgTools, pgdata: string, stderrFile: string) {
+    this.tools = tools;
+    this.pgdata = pgdata;
+    this.stderrFile = stderrFile;
+  }
+
+  get pid(): number | undefined {
+    return this.pidValue;
+  }
+
+  /** Adopts a postmaster left running by a previous instance manager. */
+  adopt(): boolean {
+    const pid = findRunningPostmaster(this.pgdata);
+    this.pidValue = pid;
+    return pid !== undefined;
+  }
+
+  /** Starts `postgres -D PGDATA` in its own session; early errors go to `stderrFile`. */
+  start(): number {
+    const fd = openSync(this.stderrFile, 'a', 0o600);
+    try {
+      const child = spawnAsPg(this.tools, 'postgres', ['-D', this.pgdata], ['ignore', fd, fd]);
+      child.unref();
+      child.on('error', () => {
+        /* reported through isRunning() */
+      });
+      if (child.pid === undefined) throw new Error(`could not start postgres for ${this.pgdata}`);
+      this.pidValue = child.pid;
+      return child.pid;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  isRunning(): boolean {
+    return this.pidValue !== undefined && isProcessAlive(this.pidValue);
+  }
+
+  /** The last lines PostgreSQL wrote to stderr before logging started (why a start failed). */
+  lastStartupErrors(lines = 5): string {
+    try {
+      return readFileSync(this.stderrFile, 'utf8').trim().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Sends the shutdown signal for `mode` and waits up to `timeoutMs` for the postmaster to exit. */
+  async stop(mode: ShutdownMode, timeoutMs: number): Promise<boolean> {
+    const pid = this.pidValue;
+    if (pid === undefined || !isProcessAlive(pid)) return true;
+    try {
+      process.kill(pid, SIGNAL[mode]);
+    } catch {
+      return true;
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!isProcessAlive(pid)) return true;
+      await sleep(50);
+    }
+    return !isProcessAlive(pid);
+  }
+
+  /** CNPG's stop: `first` mode within `timeoutMs`, then immediate. */
+  async stopEscalating(first: ShutdownMode, timeoutMs: number): Promise<void> {
+    if (await this.stop(first, timeoutMs)) return;
+    if (await this.stop('immediate', 10_000)) return;
+    if (this.pidValue !== undefined && isProcessAlive(this.pidValue)) process.kill(this.pidValue, 'SIGKILL');
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

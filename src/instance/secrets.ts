@@ -1,0 +1,93 @@
+/**
+ * Puts the cluster's certificates where PostgreSQL and libpq read them: owned by the
+ * PostgreSQL account, keys 0600 (libpq and the server refuse group/world-readable keys).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SecretResource } from '../api/index.ts';
+import type { PgTools } from './pg-tools.ts';
+
+/** Value of one key of a Secret, decoded; throws a clear error when missing. */
+export function secretValue(secret: SecretResource | undefined, key: string, what: string): string {
+  if (secret === undefined)
+    throw new Error(`PGHERD_INSTANCE_SECRET_MISSING: secret for ${what} does not exist`);
+  const v = secret.data[key];
+  if (v === undefined) {
+    throw new Error(
+      `PGHERD_INSTANCE_SECRET_MISSING: secret ${secret.metadata.name} has no key "${key}" (${what})`,
+    );
+  }
+  return Buffer.from(v, 'base64').toString('utf8');
+}
+
+export interface CertificateFiles {
+  serverCert: string;
+  serverKey: string;
+  /** CA that signs client certificates (streaming_replica). */
+  clientCa: string;
+  /** CA that signs the server certificate (to verify a primary). */
+  serverCa: string;
+  replicationCert: string;
+  replicationKey: string;
+}
+
+export function certificateFiles(dir: string): CertificateFiles {
+  return {
+    serverCert: join(dir, 'server.crt'),
+    serverKey: join(dir, 'server.key'),
+    clientCa: join(dir, 'client-ca.crt'),
+    serverCa: join(dir, 'server-ca.crt'),
+    replicationCert: join(dir, 'streaming_replica.crt'),
+    replicationKey: join(dir, 'streaming_replica.key'),
+  };
+}
+
+/** Writes a file only when its content changed; returns whether it did. */
+export function writeIfChanged(path: string, content: string, mode: number, tools: PgTools): boolean {
+  if (existsSync(path) && readFileSync(path, 'utf8') === content) return false;
+  writeFileSync(path, content, { mode });
+  tools.chownToPg(path);
+  return true;
+}
+
+/** Materializes the certificate secrets into `dir`; returns whether any file changed. */
+export function writeCertificates(
+  dir: string,
+  secrets: {
+    ca: SecretResource | undefined;
+    server: SecretResource | undefined;
+    replication: SecretResource | undefined;
+  },
+  tools: PgTools,
+): boolean {
+  const f = certificateFiles(dir);
+  const ca = secretValue(secrets.ca, 'ca.crt', 'the cluster CA');
+  let changed = false;
+  changed = writeIfChanged(f.clientCa, ca, 0o600, tools) || changed;
+  changed = writeIfChanged(f.serverCa, ca, 0o600, tools) || changed;
+  changed =
+    writeIfChanged(
+      f.serverCert,
+      secretValue(secrets.server, 'tls.crt', 'the server certificate'),
+      0o600,
+      tools,
+    ) || changed;
+  changed =
+    writeIfChanged(f.serverKey, secretValue(secrets.server, 'tls.key', 'the server key'), 0o600, tools) ||
+    changed;
+  changed =
+    writeIfChanged(
+      f.replicationCert,
+      secretValue(secrets.replication, 'tls.crt', 'the replication certificate'),
+      0o600,
+      tools,
+    ) || changed;
+  changed =
+    writeIfChanged(
+      f.replicationKey,
+      secretValue(secrets.replication, 'tls.key', 'the replication key'),
+      0o600,
+      tools,
+    ) || changed;
+  return changed;
+}

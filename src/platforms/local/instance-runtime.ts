@@ -1,0 +1,164 @@
+/**
+ * The local platform's InstanceRuntime: instance managers are detached processes, data lives
+ * in folders under $PGHERD_HOME, services are the router's listeners.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { InstanceResource } from '../../api/internal.ts';
+import type { InstanceRuntime } from '../../ports/instance-runtime.ts';
+import { ensureDir, type HomeLayout, type PgUser } from './layout.ts';
+import { isOurProcess, readLivePid, removeFile, spawnDetached, waitForExit } from './processes.ts';
+
+export interface LocalRuntimeOptions {
+  layout: HomeLayout;
+  pgUser: PgUser;
+  /** How to run ourselves: [node, path/to/bin/pgherd.js]. */
+  self: [string, string];
+  logger: Logger;
+  host: string;
+}
+
+export function managerMarkers(layout: HomeLayout, instance: string): string[] {
+  return ['instance', '--home', layout.home, '--instance', instance];
+}
+
+export function routerMarkers(layout: HomeLayout): string[] {
+  return ['router', '--home', layout.home];
+}
+
+export class LocalInstanceRuntime implements InstanceRuntime {
+  private readonly o: LocalRuntimeOptions;
+  constructor(o: LocalRuntimeOptions) {
+    this.o = o;
+  }
+
+  isManagerAlive(instance: InstanceResource): boolean {
+    const { layout } = this.o;
+    const paths = layout.instancePaths(
+      instance.metadata.namespace,
+      instance.spec.cluster,
+      instance.metadata.name,
+    );
+    return readLivePid(paths.managerPidFile, managerMarkers(layout, instance.metadata.name)) !== undefined;
+  }
+
+  async startManager(instance: InstanceResource): Promise<void> {
+    if (this.isManagerAlive(instance)) return;
+    const { layout, pgUser } = this.o;
+    const ns = instance.metadata.namespace;
+    const paths = layout.instancePaths(ns, instance.spec.cluster, instance.metadata.name);
+    // Folders above PGDATA are traversable (0711) but not listable by PostgreSQL's account;
+    // what PostgreSQL owns is 0700 and its own.
+    ensureDir(join(layout.home, 'clusters'), 0o711);
+    ensureDir(join(layout.home, 'clusters', ns), 0o711);
+    ensureDir(layout.clusterDir(ns, instance.spec.cluster), 0o711);
+    ensureDir(paths.dir, 0o711);
+    const pgOwner = pgUser.switchUser ? { uid: pgUser.uid, gid: pgUser.gid } : undefined;
+    ensureDir(paths.certs, 0o700, pgOwner);
+    ensureDir(paths.pgLogDir, 0o700, pgOwner);
+    ensureDir(paths.socketDir, 0o700, pgOwner);
+    const [node, script] = this.o.self;
+    const pid = spawnDetached({
+      command: node,
+      args: [
+        script,
+        'instance',
+        '--home',
+        layout.home,
+        '--namespace',
+        ns,
+        '--cluster',
+        instance.spec.cluster,
+        '--instance',
+        instance.metadata.name,
+      ],
+      logFile: paths.managerLog,
+      pidFile: paths.managerPidFile,
+    });
+    this.o.logger.info({ instance: instance.metadata.name, pid }, 'instance manager started');
+  }
+
+  async destroyInstance(
+    namespace: string,
+    cluster: string,
+    instance: string,
+    timeoutMs: number,
+  ): Promise<void> {
+    const { layout } = this.o;
+    const paths = layout.instancePaths(namespace, cluster, instance);
+    const markers = managerMarkers(layout, instance);
+    const pid = readLivePid(paths.managerPidFile, markers);
+    if (pid !== undefined) {
+      // The manager notices its Instance is gone, stops PostgreSQL and exits on its own.
+      if (!(await waitForExit(pid, markers, timeoutMs))) {
+        process.kill(pid, 'SIGKILL');
+        await waitForExit(pid, markers, 5000);
+      }
+    }
+    await this.stopOrphanPostmaster(paths.pgdata);
+    rmSync(paths.dir, { recursive: true, force: true });
+    if (!paths.socketDir.startsWith(paths.dir)) rmSync(paths.socketDir, { recursive: true, force: true });
+    this.o.logger.info({ instance }, 'instance removed');
+  }
+
+  /** A postmaster left without its manager (manager killed) is stopped before its data goes. */
+  private async stopOrphanPostmaster(pgdata: string): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      return;
+    }
+    if (!Number.isInteger(pid) || pid <= 0 || !isOurProcess(pid, ['-D', pgdata])) return;
+    process.kill(pid, 'SIGINT');
+    if (!(await waitForExit(pid, ['-D', pgdata], 30_000))) {
+      process.kill(pid, 'SIGQUIT');
+      await waitForExit(pid, ['-D', pgdata], 10_000);
+    }
+  }
+
+  async destroyClusterData(namespace: string, cluster: string): Promise<void> {
+    rmSync(this.o.layout.clusterDir(namespace, cluster), { recursive: true, force: true });
+  }
+
+  async ensureRouter(): Promise<void> {
+    const { layout } = this.o;
+    if (readLivePid(layout.routerPidFile, routerMarkers(layout)) !== undefined) return;
+    removeFile(layout.routerPidFile);
+    ensureDir(layout.logsDir, 0o700);
+    const [node, script] = this.o.self;
+    const pid = spawnDetached({
+      command: node,
+      args: [script, 'router', '--home', layout.home],
+      logFile: layout.routerLog,
+      pidFile: layout.routerPidFile,
+    });
+    this.o.logger.info({ pid }, 'router started');
+  }
+
+  async allocatePorts(count: number, taken: ReadonlySet<number>): Promise<number[]> {
+    const out: number[] = [];
+    for (let attempts = 0; out.length < count && attempts < 100; attempts++) {
+      const port = await freePort(this.o.host);
+      if (!taken.has(port) && !out.includes(port)) out.push(port);
+    }
+    if (out.length < count)
+      throw new Error('PGHERD_LOCAL_NO_FREE_PORT: could not find free loopback TCP ports');
+    return out;
+  }
+}
+
+/** A port the kernel considers free on `host` right now. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}

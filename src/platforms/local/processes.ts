@@ -1,0 +1,83 @@
+/**
+ * Background processes of the local platform (control plane, router, instance managers):
+ * started detached in their own session so they outlive whoever started them, recorded in
+ * pid files, and recognised by pid *and* command line so a recycled pid is never mistaken
+ * for ours.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+
+/** True when `pid` runs and its command line contains every marker. */
+export function isOurProcess(pid: number, markers: readonly string[]): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return markers.every((m) => args.includes(m));
+  } catch {
+    return false;
+  }
+}
+
+/** The pid recorded in `pidFile` if that process is still ours. */
+export function readLivePid(pidFile: string, markers: readonly string[]): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return isOurProcess(pid, markers) ? pid : undefined;
+}
+
+export interface SpawnDetachedOptions {
+  command: string;
+  args: string[];
+  logFile: string;
+  pidFile: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts a detached background process with stdout/stderr appended to `logFile`. */
+export function spawnDetached(o: SpawnDetachedOptions): number {
+  const fd = openSync(o.logFile, 'a', 0o600);
+  try {
+    const child = spawn(o.command, o.args, {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: o.env ?? process.env,
+    });
+    child.on('error', () => {});
+    child.unref();
+    if (child.pid === undefined) throw new Error(`could not start ${o.command} ${o.args.join(' ')}`);
+    writeFileSync(o.pidFile, `${child.pid}\n`, { mode: 0o600 });
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Waits until `pid` is gone or `timeoutMs` passed; returns whether it is gone. */
+export async function waitForExit(
+  pid: number,
+  markers: readonly string[],
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isOurProcess(pid, markers)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return !isOurProcess(pid, markers);
+}
+
+export function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The router: the local platform's Services. One process per $PGHERD_HOME with a loopback TCP
+ * listener per Service (`<cluster>-rw`, `-ro`, `-r`). It reads the store on its own, so it
+ * keeps routing while the control plane restarts. TLS is end to end: the router forwards
+ * bytes and never terminates it (the server certificate carries the service names).
+ */
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { ClusterResource } from '../../api/index.ts';
+import type { InstanceResource, ServiceResource } from '../../api/internal.ts';
+import { type Endpoints, planEndpoints, type RoutableInstance } from '../../core/routing.ts';
+import type { Store } from '../../ports/store.ts';
+
+interface Listener {
+  service: ServiceResource;
+  server: Server;
+  /** Open client connections and the backend instance each goes to. */
+  connections: Map<Socket, { upstream: Socket; backend: string }>;
+  next: number;
+}
+
+export interface RouterOptions {
+  store: Store;
+  logger: Logger;
+  /** How often the store is checked for changes, ms. */
+  pollMs?: number;
+}
+
+export class Router {
+  private readonly listeners = new Map<string, Listener>();
+  private endpoints = new Map<string, Endpoints>();
+  private lastRevision = -1;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly pollMs: number;
+
+  private readonly opts: RouterOptions;
+  constructor(opts: RouterOptions) {
+    this.opts = opts;
+    this.pollMs = opts.pollMs ?? 100;
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => {
+      this.refresh().catch((err: unknown) => this.opts.logger.error({ err }, 'router refresh failed'));
+    }, this.pollMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await Promise.all([...this.listeners.keys()].map((k) => this.closeListener(k)));
+  }
+
+  /** Current endpoints by service key `namespace/name`, for tests and status. */
+  snapshot(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const [key, l] of this.listeners) {
+      out.set(
+        key,
+        this.backendsFor(l.service).map((b) => b.name),
+      );
+    }
+    return out;
+  }
+
+  private async refresh(): Promise<void> {
+    const rev = this.opts.store.revision();
+    if (rev === this.lastRevision) return;
+    this.lastRevision = rev;
+    const services = this.opts.store.list<ServiceResource>('Service');
+    const clusters = this.opts.store.list<ClusterResource>('Cluster');
+    const instances = this.opts.store.list<InstanceResource>('Instance');
+    const next = new Map<string, Endpoints>();
+    for (const c of clusters) {
+      const ns = c.metadata.namespace;
+      const routable: RoutableInstance[] = instances
+        .filter((i) => i.metadata.namespace === ns && i.spec.cluster === c.metadata.name)
+        .map((i) => ({
+          name: i.metadata.name,
+          port: i.spec.pgPort,
+          role: i.status?.role ?? 'unknown',
+          ready: i.status?.ready === true,
+        }));
+      next.set(
+        `${ns}/${c.metadata.name}`,
+        planEndpoints({
+          currentPrimary: c.status?.currentPrimary,
+          targetPrimary: c.status?.targetPrimary,
+          instances: routable,
+        }),
+      );
+    }
+    this.endpoints = next;
+
+    const wanted = new Set(services.map((s) => key(s)));
+    for (const k of [...this.listeners.keys()]) {
+      const l = this.listeners.get(k)!;
+      const s = services.find((x) => key(x) === k);
+      if (!wanted.has(k) || s === undefined || s.spec.port !== l.service.spec.port)
+        await this.closeListener(k);
+    }
+    for (const s of services) {
+      const k = key(s);
+      const existing = this.listeners.get(k);
+      if (existing === undefined) await this.openListener(s);
+      else existing.service = s;
+    }
+    // Connections to an instance that no longer backs the service are cut, so that clients of
+    // `-rw` reconnect to the new primary instead of writing to a demoted one.
+    for (const l of this.listeners.values()) {
+      const allowed = new Set(this.backendsFor(l.service).map((b) => b.name));
+      for (const [client, conn] of l.connections) {
+        if (!allowed.has(conn.backend)) {
+          this.opts.logger.info(
+            { service: l.service.metadata.name, backend: conn.backend },
+            'closing a connection to an instance that left the service',
+          );
+          client.destroy();
+          conn.upstream.destroy();
+        }
+      }
+    }
+  }
+
+  private backendsFor(s: ServiceResource): RoutableInstance[] {
+    const e = this.endpoints.get(`${s.metadata.namespace}/${s.spec.cluster}`);
+    if (e === undefined) return [];
+    return e[s.spec.role];
+  }
+
+  private openListener(s: ServiceResource): Promise<void> {
+    const l: Listener = { service: s, server: createServer(), connections: new Map(), next: 0 };
+    l.server.on('connection', (client) => this.onConnection(l, client));
+    return new Promise((resolve) => {
+      l.server.once('error', (err) => {
+        this.opts.logger.error(
+          { err, service: s.metadata.name, port: s.spec.port },
+          `cannot listen on ${s.spec.host}:${s.spec.port} for service ${s.metadata.name}; is another process using the port?`,
+        );
+        resolve();
+      });
+      l.server.listen({ host: s.spec.host, port: s.spec.port }, () => {
+        this.listeners.set(key(s), l);
+        this.opts.logger.info({ service: s.metadata.name, port: s.spec.port }, 'service listening');
+        resolve();
+      });
+    });
+  }
+
+  private closeListener(k: string): Promise<void> {
+    const l = this.listeners.get(k);
+    if (l === undefined) return Promise.resolve();
+    this.listeners.delete(k);
+    for (const [client, conn] of l.connections) {
+      client.destroy();
+      conn.upstream.destroy();
+    }
+    return new Promise((resolve) => l.server.close(() => resolve()));
+  }
+
+  private onConnection(l: Listener, client: Socket): void {
+    client.setNoDelay(true);
+    const backends = this.backendsFor(l.service);
+    if (backends.length === 0) {
+      // No ready instance: close at once so the client retries instead of hanging.
+      client.destroy();
+      return;
+    }
+    const backend = backends[l.next++ % backends.length]!;
+    const upstream = connect({ host: '127.0.0.1', port: backend.port });
+    upstream.setNoDelay(true);
+    l.connections.set(client, { upstream, backend: backend.name });
+    const cleanup = (): void => {
+      l.connections.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', cleanup);
+    upstream.on('error', cleanup);
+    client.on('close', cleanup);
+    upstream.on('close', cleanup);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}
+
+function key(s: ServiceResource): string {
+  return `${s.metadata.namespace}/${s.metadata.name}`;
+}
