@@ -87,6 +87,8 @@ export class InstanceManager {
   private expectRunning = false;
   private lastSlotSync = 0;
   private wake: (() => void) | undefined;
+  /** The Instance as last read: its ports stay known while it is being deleted. */
+  private instanceSpec: InstanceResource['spec'] | undefined;
   private loopDone: Promise<void> | undefined;
 
   private readonly o: InstanceManagerOptions;
@@ -207,6 +209,7 @@ export class InstanceManager {
       this.stopping = true;
       return;
     }
+    this.instanceSpec = instance.spec;
     const c = this.o.cluster;
     const certsChanged = writeCertificates(
       this.o.dirs.certs,
@@ -264,7 +267,7 @@ export class InstanceManager {
         }
         await this.join(cluster);
       }
-      this.writeConfig(cluster);
+      this.writeConfig(cluster, instance);
       await this.startPostgres(cluster);
       if (needsPostInit || (isTargetPrimary && !isInitialized(cluster))) {
         this.setPhase('Initializing', 'running the post-init SQL');
@@ -274,7 +277,7 @@ export class InstanceManager {
         this.markInitialized();
       }
       this.setPhase('Running', 'PostgreSQL is running');
-    } else if (this.writeConfig(cluster) || certsChanged) {
+    } else if (this.writeConfig(cluster, instance) || certsChanged) {
       await this.reload();
     }
 
@@ -332,10 +335,8 @@ export class InstanceManager {
   }
 
   /** Writes postgresql.conf, pg_hba.conf and pg_ident.conf; returns whether anything changed. */
-  private writeConfig(cluster: ClusterResource): boolean {
+  private writeConfig(cluster: ClusterResource, instance: InstanceResource): boolean {
     const { dirs, tools } = this.o;
-    const instance = this.o.store.get<InstanceResource>('Instance', this.o.namespace, this.o.instance);
-    if (instance === undefined) return false;
     const pg = cluster.spec.postgresql;
     let conf = renderPostgresqlConf({
       clusterName: this.o.cluster,
@@ -391,6 +392,7 @@ export class InstanceManager {
     const deadline = Date.now() + (cluster.spec.startDelay ?? 3600) * 1000;
     let lastErr: unknown;
     while (Date.now() < deadline) {
+      if (this.stopping) throw new Error('the instance manager is stopping');
       if (!this.postmaster.isRunning()) {
         this.expectRunning = false;
         throw new Error(
@@ -416,8 +418,8 @@ export class InstanceManager {
   }
 
   private conn(): { socketDir: string; port: number } {
-    const instance = this.o.store.get<InstanceResource>('Instance', this.o.namespace, this.o.instance);
-    return { socketDir: this.o.dirs.socketDir, port: instance?.spec.pgPort ?? 5432 };
+    if (this.instanceSpec === undefined) throw new Error('the instance has not been read from the store yet');
+    return { socketDir: this.o.dirs.socketDir, port: this.instanceSpec.pgPort };
   }
 
   private async postInit(cluster: ClusterResource): Promise<void> {
