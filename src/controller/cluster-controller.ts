@@ -82,7 +82,9 @@ export class ClusterController {
       await this.apply(cluster, action, instances);
     }
     this.writeStatus(cluster, plan.phase, plan.phaseReason);
-    if (plan.settled) return { type: 'requeue', afterMs: 5000, reason: plan.phaseReason };
+    // A settled cluster is still checked every second: a dead instance manager is noticed by
+    // polling its pid, not by a store change.
+    if (plan.settled) return { type: 'requeue', afterMs: 1000, reason: plan.phaseReason };
     return { type: 'requeue', afterMs: plan.actions.length > 0 ? 100 : 500, reason: plan.phaseReason };
   }
 

@@ -282,6 +282,10 @@ export class InstanceManager {
     }
 
     await this.refreshProbe();
+    if (this.phase !== 'Running' && this.lastProbe !== undefined) {
+      // An adopted postmaster (the previous manager was killed) that answers is running.
+      this.setPhase('Running', 'PostgreSQL is running');
+    }
     if (this.lastProbe?.isPrimary === true) await this.syncHaSlots(cluster);
     this.publishStatus();
   }

@@ -29,7 +29,11 @@ describe('apply refuses bad manifests with every error located, and creates noth
   }
 
   it.each([
-    ['a YAML syntax error', 'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: x\n spec: [\n', /:5:\d+\s/],
+    [
+      'a YAML syntax error',
+      'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: x\n spec: [\n',
+      /:5:\d+\s/,
+    ],
     [
       'a wrong type and instances: 0 (both reported)',
       'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: x\nspec:\n  instances: 0\n  storage:\n    size: 1Gi\n  enableSuperuserAccess: "yes"\n',
@@ -70,7 +74,12 @@ describe('apply refuses bad manifests with every error located, and creates noth
   });
 
   it('applies every implemented CNPG sample and refuses the others naming the field or kind', async () => {
-    for (const ok of ['cluster-example.yaml', 'cluster-example-pg-hba.yaml', 'cluster-example-syncreplicas-quorum.yaml', 'cluster-example-initdb.yaml']) {
+    for (const ok of [
+      'cluster-example.yaml',
+      'cluster-example-pg-hba.yaml',
+      'cluster-example-syncreplicas-quorum.yaml',
+      'cluster-example-initdb.yaml',
+    ]) {
       const r = await pgherd(home, ['apply', '--dry-run', '-f', join(SAMPLES, ok)]);
       expect(r.code, `${ok}: ${r.stderr}`).toBe(0);
     }
@@ -97,7 +106,9 @@ describe('apply refuses bad manifests with every error located, and creates noth
     expect(first.r.code, first.r.stderr).toBe(0);
     const second = await applyText('imm.yaml', base.replace('database: first', 'database: second'));
     expect(second.r.code).toBe(1);
-    expect(second.r.stderr).toMatch(/spec\.bootstrap\.initdb\.database\s+.*cannot change once the cluster exists.*was "first", now "second"/);
+    expect(second.r.stderr).toMatch(
+      /spec\.bootstrap\.initdb\.database\s+.*cannot change once the cluster exists.*was "first", now "second"/,
+    );
     const c = JSON.parse((await pgherdOk(home, ['get', 'cluster', 'imm', '-o', 'json'])).stdout) as {
       spec: { bootstrap: { initdb: { database: string } } };
     };
