@@ -1,6 +1,6 @@
 /** `pgherd apply -f FILE`: create or change resources; every error as file:line:column. */
 import { readFileSync } from 'node:fs';
-import { formatIssue } from '../api/index.ts';
+import { formatIssue } from '../api/manifest-issue.ts';
 import type { ApplyResult } from '../ports/control-plane.ts';
 import { type CliContext, UserError } from './context.ts';
 

@@ -57,13 +57,26 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'replicas wait until the primary is ready',
-    desired: desired({ latestGeneratedNode: 1, currentPrimary: undefined }),
+    name: 'while a new cluster bootstraps, the replicas are created to wait for the primary',
+    desired: desired({ latestGeneratedNode: 1, currentPrimary: undefined, initialized: false }),
     observed: [inst(1, { ready: false, role: 'unknown', phase: 'Initializing' })],
     expect: {
-      actions: [],
+      actions: [
+        ['createInstance', 'pg-2'],
+        ['createInstance', 'pg-3'],
+      ],
       phase: 'Setting up primary',
       reasonContains: 'waiting for the primary pg-1 to be ready',
+    },
+  },
+  {
+    name: 'an initialized cluster adds replicas only once its primary is ready',
+    desired: desired({ latestGeneratedNode: 1 }),
+    observed: [inst(1, { ready: false, phase: 'Starting' })],
+    expect: {
+      actions: [],
+      phase: 'Waiting for the instances to become active',
+      reasonContains: 'waiting for the primary pg-1',
     },
   },
   {

@@ -108,6 +108,20 @@ export function planTopology(
   const primary = primaryName === undefined ? undefined : byName.get(primaryName);
   const primaryReady = primary?.ready === true && primary.role === 'primary';
   if (!primaryReady) {
+    // While a new cluster bootstraps, the replicas' instance managers start alongside the
+    // primary's initdb and wait for it; they clone only once it is ready.
+    if (!desired.initialized && primary !== undefined && observed.length < desired.instances) {
+      const missing = desired.instances - observed.length;
+      for (let i = 1; i <= missing; i++) {
+        const serial = desired.latestGeneratedNode + i;
+        actions.push({
+          type: 'createInstance',
+          name: nameFor(serial),
+          serial,
+          reason: `the new cluster wants ${desired.instances} instances; ${nameFor(serial)} will clone the primary once it is ready`,
+        });
+      }
+    }
     return {
       actions,
       phase:

@@ -265,6 +265,13 @@ export class InstanceManager {
             'PGHERD_INSTANCE_PRIMARY_DATA_LOST: the data directory of the primary is missing; it will not be re-created from scratch (that would lose the cluster). A failover to a replica is needed.',
           );
         }
+        const waitingFor = this.primaryNotReady(cluster);
+        if (waitingFor !== undefined) {
+          // Not an error: a replica created while the primary bootstraps waits for it here.
+          this.setPhase('Pending', waitingFor);
+          this.publishStatus();
+          return;
+        }
         await this.join(cluster);
       }
       this.writeConfig(cluster, instance);
@@ -310,6 +317,17 @@ export class InstanceManager {
     if (primary === undefined)
       throw new Error(`PGHERD_INSTANCE_NO_PRIMARY: primary ${name} has no instance record`);
     return { host: this.o.host, port: primary.spec.pgPort, name };
+  }
+
+  /** Why a replica cannot clone yet (the primary is not designated or not ready), or undefined. */
+  private primaryNotReady(cluster: ClusterResource): string | undefined {
+    const name = cluster.status?.currentPrimary;
+    if (name === undefined) return 'waiting for the cluster to have a primary to clone from';
+    const primary = this.o.store.get<InstanceResource>('Instance', this.o.namespace, name);
+    if (primary?.status?.ready !== true || primary.status.role !== 'primary') {
+      return `waiting for the primary ${name} to be ready before cloning it`;
+    }
+    return undefined;
   }
 
   private slotName(cluster: ClusterResource, instance: string): string | undefined {

@@ -51,11 +51,8 @@ describe('scaling and clusters side by side', () => {
   }
 
   it('scales 3 -> 5 -> 2, removing the highest-numbered standbys', async () => {
-    await pgherdOk(home, [
-      'up',
-      '-f',
-      (writeFileSync(join(home, 'scale.yaml'), cluster('scale', 3)), join(home, 'scale.yaml')),
-    ]);
+    writeFileSync(join(home, 'scale.yaml'), cluster('scale', 3));
+    await pgherdOk(home, ['up', '-f', join(home, 'scale.yaml')]);
     expect(await readyNames('scale', 3)).toEqual(['scale-1', 'scale-2', 'scale-3']);
     await apply('scale', 5);
     expect(await readyNames('scale', 5)).toEqual(['scale-1', 'scale-2', 'scale-3', 'scale-4', 'scale-5']);

@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import type { CliPlatform } from '../../cli/context.ts';
 import { UserError } from '../../cli/context.ts';
 import { createApiClient } from './api-client.ts';
-import { HomeLayout } from './layout.ts';
+import { HomeLayout, prepareHome, selfCommand } from './layout.ts';
 import { findPgBindir } from './pg-bindir.ts';
 import { readLivePid, spawnDetached, waitForExit } from './processes.ts';
-import { prepareHome, runOperator, selfCommand } from './roles.ts';
 
 export function createLocalCliPlatform(home: string, entry: string): CliPlatform {
   const layout = new HomeLayout(home);
@@ -71,7 +70,7 @@ export function createLocalCliPlatform(home: string, entry: string): CliPlatform
       }
       return { wasRunning: true };
     },
-    runControlPlane: () => runOperator(home, entry),
+    runControlPlane: async () => (await import('./roles.ts')).runOperator(home, entry),
     psqlCommand(namespace, cluster, instance, port) {
       const paths = layout.instancePaths(namespace, cluster, instance);
       return {

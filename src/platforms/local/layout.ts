@@ -157,3 +157,21 @@ export function findUntraversableAncestor(path: string, user: PgUser): string | 
   }
   return undefined;
 }
+
+/** Creates $PGHERD_HOME with modes that let PostgreSQL's account reach its data and nothing else. */
+export function prepareHome(layout: HomeLayout): void {
+  const pgUser = resolvePgUser();
+  const blocked = findUntraversableAncestor(layout.home, pgUser);
+  if (blocked !== undefined) {
+    throw new Error(
+      `PGHERD_LOCAL_HOME_NOT_TRAVERSABLE: PostgreSQL runs as "${pgUser.name}", which cannot enter ${blocked} (a folder above PGHERD_HOME=${layout.home}). Choose a home it can reach (e.g. --home /var/lib/pgherd) or allow it to traverse that folder (chmod o+x ${blocked}).`,
+    );
+  }
+  // 0711 when PostgreSQL runs as another user: it may pass through, not list.
+  ensureDir(layout.home, pgUser.switchUser ? 0o711 : 0o700);
+  ensureDir(layout.logsDir, 0o700);
+}
+
+export function selfCommand(entry: string): [string, string] {
+  return [process.execPath, entry];
+}

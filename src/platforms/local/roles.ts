@@ -2,44 +2,20 @@
  * The local platform's long-running roles: the control plane (`pgherd operator`), the router
  * and the instance manager. Each runs in its own process; bin/ picks one.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { ClusterResource } from '../../api/index.ts';
 import type { InstanceResource } from '../../api/internal.ts';
 import { ClusterController } from '../../controller/cluster-controller.ts';
 import { createControlPlane } from '../../controller/control-plane.ts';
 import { OperatorLoop } from '../../controller/operator.ts';
-import { InstanceManager } from '../../instance/manager.ts';
-import { createPgTools } from '../../instance/pg-tools.ts';
-import { createLogger, isLogLevel, type LogLevel } from '../../observability/logger.ts';
+import { createLogger } from '../../observability/logger.ts';
 import { startApiServer } from './api-server.ts';
 import { createLocalInstanceClient } from './instance-client.ts';
 import { LocalInstanceRuntime, managerMarkers, routerMarkers } from './instance-runtime.ts';
-import { ensureDir, findUntraversableAncestor, HomeLayout, resolvePgUser } from './layout.ts';
-import { findPgBindir } from './pg-bindir.ts';
+import { HomeLayout, prepareHome, resolvePgUser, selfCommand } from './layout.ts';
+import { LOOPBACK } from './loopback.ts';
 import { readLivePid, removeFile, waitForExit } from './processes.ts';
-import { Router } from './router.ts';
 import { openSqliteStore } from './sqlite-store.ts';
-
-export const LOOPBACK = '127.0.0.1';
-
-/** Creates $PGHERD_HOME with modes that let PostgreSQL's account reach its data and nothing else. */
-export function prepareHome(layout: HomeLayout): void {
-  const pgUser = resolvePgUser();
-  const blocked = findUntraversableAncestor(layout.home, pgUser);
-  if (blocked !== undefined) {
-    throw new Error(
-      `PGHERD_LOCAL_HOME_NOT_TRAVERSABLE: PostgreSQL runs as "${pgUser.name}", which cannot enter ${blocked} (a folder above PGHERD_HOME=${layout.home}). Choose a home it can reach (e.g. --home /var/lib/pgherd) or allow it to traverse that folder (chmod o+x ${blocked}).`,
-    );
-  }
-  // 0711 when PostgreSQL runs as another user: it may pass through, not list.
-  ensureDir(layout.home, pgUser.switchUser ? 0o711 : 0o700);
-  ensureDir(layout.logsDir, 0o700);
-}
-
-export function selfCommand(entry: string): [string, string] {
-  return [process.execPath, entry];
-}
 
 /** `pgherd operator`: runs the control plane in this process until SIGTERM or `down`. */
 export async function runOperator(home: string, entry: string): Promise<void> {
@@ -122,72 +98,4 @@ async function stopEverything(
     await waitForExit(routerPid, routerMarkers(layout), 10_000);
   }
   removeFile(layout.routerPidFile);
-}
-
-/** `pgherd router`: serves the Services of this home. */
-export async function runRouter(home: string): Promise<void> {
-  const layout = new HomeLayout(home);
-  const logger = createLogger({ component: 'router' });
-  for (let i = 0; i < 100 && !existsSync(layout.storeFile); i++) await new Promise((r) => setTimeout(r, 50));
-  const store = openSqliteStore(layout.storeFile);
-  const router = new Router({ store, logger });
-  await router.start();
-  logger.info({ pid: process.pid }, 'router started');
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      router
-        .stop()
-        .catch(() => {})
-        .finally(() => {
-          store.close();
-          resolve();
-        });
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-}
-
-/** `pgherd instance`: supervises one PostgreSQL instance. */
-export async function runInstance(
-  home: string,
-  namespace: string,
-  cluster: string,
-  instance: string,
-): Promise<void> {
-  const layout = new HomeLayout(home);
-  const store = openSqliteStore(layout.storeFile);
-  const c = store.get<ClusterResource>('Cluster', namespace, cluster);
-  const level: LogLevel =
-    c !== undefined && isLogLevel(String(c.spec.logLevel)) ? (c.spec.logLevel as LogLevel) : 'info';
-  const logger = createLogger({ component: 'instance-manager', cluster, instance, level });
-  const pgLogger = createLogger({ component: 'postgres', cluster, instance, level });
-  const pgUser = resolvePgUser();
-  const tools = createPgTools(findPgBindir(process.env), pgUser);
-  const paths = layout.instancePaths(namespace, cluster, instance);
-  const me = (await import('node:os')).userInfo().username;
-  const manager = new InstanceManager({
-    store,
-    tools,
-    dirs: paths,
-    namespace,
-    cluster,
-    instance,
-    logger,
-    pgLogger,
-    localOsUsers: [...new Set([me, pgUser.name])],
-    host: LOOPBACK,
-  });
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await manager.stop();
-  };
-  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
-  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
-  logger.info({ pid: process.pid }, 'instance manager started');
-  await manager.run();
-  await stop();
-  store.close();
 }

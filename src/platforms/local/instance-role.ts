@@ -1,0 +1,54 @@
+/** The instance-manager role (`pgherd instance`), kept apart so it starts fast. */
+import { userInfo } from 'node:os';
+import type { ClusterResource } from '../../api/index.ts';
+import { InstanceManager } from '../../instance/manager.ts';
+import { createPgTools } from '../../instance/pg-tools.ts';
+import { createLogger, isLogLevel, type LogLevel } from '../../observability/logger.ts';
+import { HomeLayout, resolvePgUser } from './layout.ts';
+import { LOOPBACK } from './loopback.ts';
+import { findPgBindir } from './pg-bindir.ts';
+import { openSqliteStore } from './sqlite-store.ts';
+
+/** `pgherd instance`: supervises one PostgreSQL instance. */
+export async function runInstance(
+  home: string,
+  namespace: string,
+  cluster: string,
+  instance: string,
+): Promise<void> {
+  const layout = new HomeLayout(home);
+  const store = openSqliteStore(layout.storeFile);
+  const c = store.get<ClusterResource>('Cluster', namespace, cluster);
+  const level: LogLevel =
+    c !== undefined && isLogLevel(String(c.spec.logLevel)) ? (c.spec.logLevel as LogLevel) : 'info';
+  const logger = createLogger({ component: 'instance-manager', cluster, instance, level });
+  const pgLogger = createLogger({ component: 'postgres', cluster, instance, level });
+  const pgUser = resolvePgUser();
+  const tools = createPgTools(findPgBindir(process.env), pgUser);
+  const paths = layout.instancePaths(namespace, cluster, instance);
+  const me = userInfo().username;
+  const manager = new InstanceManager({
+    store,
+    tools,
+    dirs: paths,
+    namespace,
+    cluster,
+    instance,
+    logger,
+    pgLogger,
+    localOsUsers: [...new Set([me, pgUser.name])],
+    host: LOOPBACK,
+  });
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await manager.stop();
+  };
+  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
+  logger.info({ pid: process.pid }, 'instance manager started');
+  await manager.run();
+  await stop();
+  store.close();
+}
