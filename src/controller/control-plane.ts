@@ -71,7 +71,10 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
   const apply = async (text: string, file: string, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> => {
     const loaded = loadManifests(text, file);
     if (loaded.errors.length > 0) return { errors: loaded.errors, warnings: loaded.warnings, outcomes: [] };
-    const existingSecrets = new Set(store.list<SecretResource>('Secret').map((s) => `${s.metadata.name}`));
+    // Qualified names: a secret in another namespace does not satisfy a reference.
+    const existingSecrets = new Set(
+      store.list<SecretResource>('Secret').map((s) => `${s.metadata.namespace}/${s.metadata.name}`),
+    );
     const errors: ManifestIssue[] = [...validateReferences(loaded.resources, existingSecrets)];
     for (const r of loaded.resources) {
       if (r.kind !== 'Cluster') continue;

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ClusterResource, SecretResource } from '../api/index.ts';
 import { haSlotName, type InstanceResource, type InstanceStatus } from '../api/internal.ts';
-import type { Store } from '../ports/store.ts';
-import { updateWithRetry } from '../ports/store.ts';
+import { type InstanceObservation, planInstance } from '../core/instance-plan.ts';
+import { type Store, updateWithRetry } from '../ports/store.ts';
 import {
   renderPgHba,
   renderPgIdent,
@@ -69,7 +69,10 @@ export interface InstanceManagerOptions {
   pollMs?: number;
 }
 
-const INITDB_DONE = '.initdb-complete';
+/** Markers in the instance folder (owned by pgherd, not PostgreSQL). */
+const INITDB_DONE = '.initdb-done';
+const BOOTSTRAP_DONE = '.bootstrap-done';
+const CLONE_IN_PROGRESS = '.clone-in-progress';
 
 export class InstanceManager {
   private readonly log: Logger;
@@ -83,8 +86,14 @@ export class InstanceManager {
   private phaseReason = 'starting the instance manager';
   private lastProbe: ProbeResult | undefined;
   private lastProbeError: string | undefined;
+  private probeFailures = 0;
   private lastWrittenStatus = '';
-  private expectRunning = false;
+  /** PostgreSQL was started (or adopted) and answered; cleared when it stops. */
+  private startupComplete = false;
+  private lastStatusServerError: string | undefined;
+  /** Aborted when the instance is deleted or the manager stops: cancels initdb/pg_basebackup. */
+  private readonly abort = new AbortController();
+  private deletionWatch: NodeJS.Timeout | undefined;
   private lastSlotSync = 0;
   private wake: (() => void) | undefined;
   /** The Instance as last read: its ports stay known while it is being deleted. */
@@ -102,10 +111,11 @@ export class InstanceManager {
   /** Runs until `stop()` or until the instance is deleted. */
   async run(): Promise<void> {
     const adopted = this.postmaster.adopt();
-    if (adopted) {
-      this.expectRunning = true;
-      this.log.info({ postmasterPid: this.postmaster.pid }, 'adopted a running PostgreSQL');
-    }
+    if (adopted) this.log.info({ postmasterPid: this.postmaster.pid }, 'adopted a running PostgreSQL');
+    // Deletion is noticed even while a long step (pg_basebackup, a start wait) runs.
+    this.deletionWatch = setInterval(() => {
+      if (this.read().instance === undefined) this.markDeleted();
+    }, 500);
     this.logTail = new LogTail(join(this.o.dirs.pgLogDir, 'postgres.json'), this.o.pgLogger, !adopted);
     this.logTail.start();
     this.loopDone = this.loop();
@@ -115,6 +125,8 @@ export class InstanceManager {
   /** Clean stop: PostgreSQL is shut down (fast, then immediate) unless `keepPostgres`. */
   async stop(keepPostgres = false): Promise<void> {
     this.stopping = true;
+    this.abort.abort();
+    if (this.deletionWatch !== undefined) clearInterval(this.deletionWatch);
     this.wake?.();
     await this.loopDone?.catch(() => {});
     if (!keepPostgres) await this.shutdownPostgres();
@@ -154,9 +166,13 @@ export class InstanceManager {
     };
   }
 
+  /**
+   * Ready is PostgreSQL's state, not the manager's: a failed reconcile step (a busy store, a
+   * slot query) must not take a healthy primary out of `-rw`.
+   */
   private isReady(): boolean {
     const p = this.lastProbe;
-    if (p === undefined || this.phase !== 'Running') return false;
+    if (p === undefined || !this.startupComplete || !this.postmaster.isRunning()) return false;
     return p.isPrimary || p.walReceiverStatus === 'streaming';
   }
 
@@ -169,9 +185,14 @@ export class InstanceManager {
       } catch (err) {
         failures++;
         const msg = (err as Error).message;
-        this.setPhase('Failed', msg);
+        if (this.isReady()) this.setPhase('Running', `PostgreSQL is running; last reconcile error: ${msg}`);
+        else this.setPhase('Failed', msg);
         this.log.error({ err }, `reconcile failed: ${msg}`);
-        this.publishStatus();
+        try {
+          this.publishStatus();
+        } catch (publishErr) {
+          this.log.error({ err: publishErr }, 'cannot write the instance status to the store');
+        }
       }
       if (this.stopping) break;
       const delay = failures === 0 ? (this.o.pollMs ?? 250) : Math.min(200 * 2 ** failures, 5000);
@@ -205,8 +226,7 @@ export class InstanceManager {
   private async reconcile(): Promise<void> {
     const { instance, cluster } = this.read();
     if (instance === undefined || cluster === undefined) {
-      this.log.info('the instance was deleted; stopping PostgreSQL and exiting');
-      this.stopping = true;
+      this.markDeleted();
       return;
     }
     this.instanceSpec = instance.spec;
@@ -220,7 +240,91 @@ export class InstanceManager {
       },
       this.o.tools,
     );
-    if (this.server === undefined) {
+    await this.ensureStatusServer(instance);
+
+    // Run steps until the instance is maintained, waits, or is refused; each step is decided
+    // afresh from what is observed after the previous one (core/instance-plan.ts).
+    for (let n = 0; n < 8 && !this.stopping; n++) {
+      const step = planInstance(this.observe(cluster));
+      if (step.step !== 'maintain') this.log.info({ step: step.step }, step.reason);
+      switch (step.step) {
+        case 'stopPostgres':
+          await this.postmaster.stop('immediate', 10_000);
+          this.startupComplete = false;
+          this.lastProbe = undefined;
+          continue;
+        case 'initdb':
+          await this.initdb(cluster);
+          continue;
+        case 'clone':
+          await this.join(cluster);
+          continue;
+        case 'start':
+          if (step.asStandby) this.ensureStandbySignal();
+          this.writeConfig(cluster, instance);
+          await this.startPostgres(cluster);
+          continue;
+        case 'postInit':
+          await this.postInit(cluster);
+          continue;
+        case 'markInitialized':
+          this.markInitialized();
+          return;
+        case 'wait':
+          this.setPhase('Pending', step.reason);
+          this.publishStatus();
+          return;
+        case 'refuse':
+          this.startupComplete = false;
+          throw new Error(`${step.code}: ${step.reason}`);
+        case 'maintain':
+          if (this.writeConfig(cluster, instance) || certsChanged) await this.reload();
+          await this.refreshProbe();
+          if (this.lastProbe !== undefined) {
+            this.startupComplete = true;
+            this.setPhase('Running', 'PostgreSQL is running');
+          }
+          if (this.lastProbe?.isPrimary === true) await this.syncHaSlots(cluster);
+          this.publishStatus();
+          return;
+      }
+    }
+  }
+
+  /** What planInstance needs, read from the files, the process table and the store. */
+  private observe(cluster: ClusterResource): InstanceObservation {
+    const { dirs } = this.o;
+    const cloneInterrupted = existsSync(join(dirs.dir, CLONE_IN_PROGRESS));
+    const running = this.postmaster.isRunning();
+    if (!running && this.startupComplete) {
+      this.log.warn(
+        { lastErrors: this.postmaster.lastStartupErrors() },
+        'PostgreSQL is not running; restarting it',
+      );
+      this.startupComplete = false;
+      this.lastProbe = undefined;
+      this.publishStatus();
+    }
+    return {
+      isTargetPrimary: cluster.status?.targetPrimary === this.o.instance,
+      isCurrentPrimary: cluster.status?.currentPrimary === this.o.instance,
+      clusterInitialized: isInitialized(cluster),
+      initdbDone: existsSync(join(dirs.dir, INITDB_DONE)),
+      bootstrapDone: existsSync(join(dirs.dir, BOOTSTRAP_DONE)),
+      dataValid:
+        !cloneInterrupted &&
+        existsSync(join(dirs.pgdata, 'PG_VERSION')) &&
+        existsSync(join(dirs.pgdata, 'global', 'pg_control')),
+      cloneInterrupted,
+      postmasterRunning: running,
+      primaryNotReady: this.primaryNotReady(cluster),
+    };
+  }
+
+  /** The status API starts once the certificates exist; a busy port is retried, never fatal. */
+  private async ensureStatusServer(instance: InstanceResource): Promise<void> {
+    if (this.server !== undefined) return;
+    try {
       this.server = await startStatusServer({
         host: this.o.host,
         port: instance.spec.statusPort,
@@ -228,85 +332,42 @@ export class InstanceManager {
         key: readFileSync(this.certs.serverKey, 'utf8'),
         report: () => this.report(),
       });
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (msg !== this.lastStatusServerError) this.log.error({ err }, msg);
+      this.lastStatusServerError = msg;
     }
+  }
 
-    const isTargetPrimary = cluster.status?.targetPrimary === this.o.instance;
-    const pgdata = this.o.dirs.pgdata;
-    const dataValid = (): boolean =>
-      existsSync(join(pgdata, 'PG_VERSION')) && existsSync(join(pgdata, 'global', 'pg_control'));
+  /** Called when the Instance (or its Cluster) is gone: long steps are aborted, then we exit. */
+  private markDeleted(): void {
+    if (this.stopping) return;
+    this.log.info('the instance was deleted; stopping PostgreSQL and exiting');
+    this.stopping = true;
+    this.abort.abort();
+    this.wake?.();
+  }
 
-    if (this.postmaster.isRunning() && !dataValid()) {
-      // Guard: a running postmaster whose data directory was removed keeps serving from open
-      // files for up to a minute; stop it now so the instance is rebuilt, not silently stale.
-      this.log.warn('the data directory disappeared under a running PostgreSQL; stopping it');
-      await this.postmaster.stop('immediate', 10_000);
-      this.lastProbe = undefined;
-    }
-
-    if (!this.postmaster.isRunning()) {
-      if (this.expectRunning) {
-        this.log.warn(
-          { lastErrors: this.postmaster.lastStartupErrors() },
-          'PostgreSQL is not running; restarting it',
-        );
-        this.expectRunning = false;
-        this.lastProbe = undefined;
-        this.publishStatus();
-      }
-      let needsPostInit = false;
-      if (isTargetPrimary && !isInitialized(cluster)) {
-        if (!existsSync(join(this.o.dirs.dir, INITDB_DONE))) {
-          await this.initdb(cluster);
-          needsPostInit = true;
-        }
-      } else if (!dataValid()) {
-        if (isTargetPrimary || cluster.status?.currentPrimary === this.o.instance) {
-          throw new Error(
-            'PGHERD_INSTANCE_PRIMARY_DATA_LOST: the data directory of the primary is missing; it will not be re-created from scratch (that would lose the cluster). A failover to a replica is needed.',
-          );
-        }
-        const waitingFor = this.primaryNotReady(cluster);
-        if (waitingFor !== undefined) {
-          // Not an error: a replica created while the primary bootstraps waits for it here.
-          this.setPhase('Pending', waitingFor);
-          this.publishStatus();
-          return;
-        }
-        await this.join(cluster);
-      }
-      this.writeConfig(cluster, instance);
-      await this.startPostgres(cluster);
-      if (needsPostInit || (isTargetPrimary && !isInitialized(cluster))) {
-        this.setPhase('Initializing', 'running the post-init SQL');
-        this.publishStatus();
-        await this.postInit(cluster);
-        writeFileSync(join(this.o.dirs.dir, INITDB_DONE), `${new Date().toISOString()}\n`, { mode: 0o600 });
-        this.markInitialized();
-      }
-      this.setPhase('Running', 'PostgreSQL is running');
-    } else if (this.writeConfig(cluster, instance) || certsChanged) {
-      await this.reload();
-    }
-
-    await this.refreshProbe();
-    if (this.phase !== 'Running' && this.lastProbe !== undefined) {
-      // An adopted postmaster (the previous manager was killed) that answers is running.
-      this.setPhase('Running', 'PostgreSQL is running');
-    }
-    if (this.lastProbe?.isPrimary === true) await this.syncHaSlots(cluster);
-    this.publishStatus();
+  private ensureStandbySignal(): void {
+    writeIfChanged(join(this.o.dirs.pgdata, 'standby.signal'), '', 0o600, this.o.tools);
   }
 
   private async initdb(cluster: ClusterResource): Promise<void> {
     this.setPhase('Initializing', 'running initdb');
     this.publishStatus();
-    // A previous attempt that never finished its post-init SQL left no user data: start over.
+    rmSync(join(this.o.dirs.dir, INITDB_DONE), { force: true });
+    rmSync(join(this.o.dirs.dir, BOOTSTRAP_DONE), { force: true });
     rmSync(this.o.dirs.walDir, { recursive: true, force: true });
-    await runInitdb(this.o.tools, {
-      pgdata: this.o.dirs.pgdata,
-      walDir: cluster.spec.walStorage !== undefined ? this.o.dirs.walDir : undefined,
-      spec: cluster.spec,
-    });
+    await runInitdb(
+      this.o.tools,
+      {
+        pgdata: this.o.dirs.pgdata,
+        walDir: cluster.spec.walStorage !== undefined ? this.o.dirs.walDir : undefined,
+        spec: cluster.spec,
+      },
+      this.abort.signal,
+    );
+    writeFileSync(join(this.o.dirs.dir, INITDB_DONE), `${new Date().toISOString()}\n`, { mode: 0o600 });
   }
 
   private primaryEndpoint(cluster: ClusterResource): { host: string; port: number; name: string } {
@@ -348,11 +409,15 @@ export class InstanceManager {
       slotName: this.slotName(cluster, this.o.instance),
       certs: this.certs,
     };
+    // The marker makes a clone that is interrupted (manager killed, machine down) count as no
+    // data at all, so a half-copied directory is never started.
+    const marker = join(this.o.dirs.dir, CLONE_IN_PROGRESS);
+    writeFileSync(marker, `${new Date().toISOString()}\n`, { mode: 0o600 });
     await dropSlotOnPrimary(input, (p) => readFileSync(p, 'utf8'));
     const started = Date.now();
-    await runBaseBackup(this.o.tools, input);
-    writeFileSync(join(this.o.dirs.pgdata, 'standby.signal'), '', { mode: 0o600 });
-    this.o.tools.chownToPg(join(this.o.dirs.pgdata, 'standby.signal'));
+    await runBaseBackup(this.o.tools, input, this.abort.signal);
+    this.ensureStandbySignal();
+    rmSync(marker, { force: true });
     this.log.info({ ms: Date.now() - started }, `cloned ${primary.name}`);
   }
 
@@ -410,13 +475,11 @@ export class InstanceManager {
     this.setPhase('Starting', 'starting PostgreSQL');
     this.publishStatus();
     const pid = this.postmaster.start();
-    this.expectRunning = true;
     const deadline = Date.now() + (cluster.spec.startDelay ?? 3600) * 1000;
     let lastErr: unknown;
     while (Date.now() < deadline) {
-      if (this.stopping) throw new Error('the instance manager is stopping');
+      if (this.stopping) throw new Error('PGHERD_INSTANCE_STOPPING: the instance manager is stopping');
       if (!this.postmaster.isRunning()) {
-        this.expectRunning = false;
         throw new Error(
           `PGHERD_INSTANCE_START_FAILED: PostgreSQL exited while starting: ${this.postmaster.lastStartupErrors() || 'see the postgres log'}`,
         );
@@ -425,6 +488,7 @@ export class InstanceManager {
         const client = await connectLocal(this.conn(), 'postgres', 1000);
         await client.end();
         this.log.info({ postmasterPid: pid }, 'PostgreSQL accepts connections');
+        this.startupComplete = true;
         return;
       } catch (err) {
         lastErr = err;
@@ -444,7 +508,26 @@ export class InstanceManager {
     return { socketDir: this.o.dirs.socketDir, port: this.instanceSpec.pgPort };
   }
 
+  /**
+   * The post-init SQL is not idempotent (user statements), so a failure starts the bootstrap
+   * over: PostgreSQL is stopped and the initdb marker removed, and the next pass re-runs initdb.
+   * Nothing of the user's exists before the cluster is Initialized.
+   */
   private async postInit(cluster: ClusterResource): Promise<void> {
+    this.setPhase('Initializing', 'running the post-init SQL');
+    this.publishStatus();
+    try {
+      await this.runPostInitSql(cluster);
+    } catch (err) {
+      rmSync(join(this.o.dirs.dir, INITDB_DONE), { force: true });
+      await this.postmaster.stop('immediate', 10_000);
+      this.startupComplete = false;
+      throw err;
+    }
+    writeFileSync(join(this.o.dirs.dir, BOOTSTRAP_DONE), `${new Date().toISOString()}\n`, { mode: 0o600 });
+  }
+
+  private async runPostInitSql(cluster: ClusterResource): Promise<void> {
     const c = this.o.cluster;
     const initdb = cluster.spec.bootstrap?.initdb;
     const appSecretName = initdb?.secret?.name ?? `${c}-app`;
@@ -502,14 +585,17 @@ export class InstanceManager {
       try {
         this.lastProbe = await probe(client);
         this.lastProbeError = undefined;
+        this.probeFailures = 0;
       } finally {
         await client.end().catch(() => {});
       }
     } catch (err) {
       const msg = (err as Error).message;
       if (msg !== this.lastProbeError) this.log.warn({ err }, `PostgreSQL status check failed: ${msg}`);
-      this.lastProbe = undefined;
       this.lastProbeError = msg;
+      // One slow answer is not an outage: readiness (and -rw's connections) survive two misses.
+      this.probeFailures++;
+      if (this.probeFailures >= 3 || !this.postmaster.isRunning()) this.lastProbe = undefined;
     }
   }
 
@@ -586,7 +672,7 @@ export class InstanceManager {
       /* shutting down anyway */
     }
     await this.postmaster.stopEscalating('fast', (cluster?.spec.stopDelay ?? 1800) * 1000);
-    this.expectRunning = false;
+    this.startupComplete = false;
     this.log.info('PostgreSQL stopped');
     try {
       this.setPhase('Stopped', 'PostgreSQL was stopped by the instance manager');

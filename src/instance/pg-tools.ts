@@ -3,7 +3,7 @@
  * with the output captured for clear errors.
  */
 import { execFile, type SpawnOptions, spawn } from 'node:child_process';
-import { chownSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lchownSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The OS account PostgreSQL runs as. */
@@ -62,10 +62,13 @@ export function createPgTools(bindir: string, account: PgAccount): PgTools {
       ...(extra.env ?? {}),
     },
   });
+  // lstat/lchown: a symlink planted in a PostgreSQL-owned folder must never make root change
+  // the owner of whatever it points to.
   const chownToPg = (path: string): void => {
     if (!account.switchUser || !existsSync(path)) return;
-    chownSync(path, account.uid, account.gid);
-    if (statSync(path).isDirectory()) {
+    const st = lstatSync(path);
+    lchownSync(path, account.uid, account.gid);
+    if (st.isDirectory()) {
       for (const entry of readdirSync(path)) chownToPg(join(path, entry));
     }
   };

@@ -41,19 +41,25 @@ export function findRunningPostmaster(pgdata: string): number | undefined {
   } catch {
     return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return undefined;
-  // Guard against pid reuse: the process must be a postgres serving this data directory.
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return isPostmasterOf(pid, pgdata) ? pid : undefined;
+}
+
+/** True when `pid` is alive and is `postgres -D pgdata` (guards against pid reuse). */
+export function isPostmasterOf(pid: number, pgdata: string): boolean {
+  if (!isProcessAlive(pid)) return false;
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (!cmdline.some((a) => a.endsWith('postgres')) || !cmdline.includes(pgdata)) return undefined;
+    return cmdline.some((a) => a.endsWith('postgres')) && cmdline.includes(pgdata);
   } catch {
-    return undefined;
+    return false;
   }
-  return pid;
 }
 
 export class Postmaster {
   private pidValue: number | undefined;
+  private ownChild = false;
+  private childExited = false;
 
   private readonly tools: PgTools;
   private readonly pgdata: string;
@@ -72,6 +78,7 @@ export class Postmaster {
   adopt(): boolean {
     const pid = findRunningPostmaster(this.pgdata);
     this.pidValue = pid;
+    this.ownChild = false;
     return pid !== undefined;
   }
 
@@ -81,10 +88,18 @@ export class Postmaster {
     try {
       const child = spawnAsPg(this.tools, 'postgres', ['-D', this.pgdata], ['ignore', fd, fd]);
       child.unref();
-      child.on('error', () => {
-        /* reported through isRunning() */
-      });
-      if (child.pid === undefined) throw new Error(`could not start postgres for ${this.pgdata}`);
+      this.ownChild = true;
+      this.childExited = false;
+      const markExited = (): void => {
+        this.childExited = true;
+      };
+      child.on('error', markExited);
+      child.on('exit', markExited);
+      if (child.pid === undefined) {
+        throw new Error(
+          `PGHERD_INSTANCE_START_FAILED: could not start ${this.tools.bindir}/postgres for ${this.pgdata}`,
+        );
+      }
       this.pidValue = child.pid;
       return child.pid;
     } finally {
@@ -92,8 +107,16 @@ export class Postmaster {
     }
   }
 
+  /**
+   * True while our postmaster runs. The pid is checked together with the command line
+   * (`postgres -D PGDATA`), so a recycled pid is never taken for it — and never signalled.
+   */
   isRunning(): boolean {
-    return this.pidValue !== undefined && isProcessAlive(this.pidValue);
+    if (this.pidValue === undefined) return false;
+    // Our own child: its exit event is exact (and a freshly forked child may not show its
+    // final command line yet). An adopted postmaster: pid plus command line.
+    if (this.ownChild) return !this.childExited;
+    return isPostmasterOf(this.pidValue, this.pgdata);
   }
 
   /** The last lines PostgreSQL wrote to stderr before logging started (why a start failed). */
@@ -108,7 +131,7 @@ export class Postmaster {
   /** Sends the shutdown signal for `mode` and waits up to `timeoutMs` for the postmaster to exit. */
   async stop(mode: ShutdownMode, timeoutMs: number): Promise<boolean> {
     const pid = this.pidValue;
-    if (pid === undefined || !isProcessAlive(pid)) return true;
+    if (pid === undefined || !this.isRunning()) return true;
     try {
       process.kill(pid, SIGNAL[mode]);
     } catch {
@@ -116,17 +139,17 @@ export class Postmaster {
     }
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (!isProcessAlive(pid)) return true;
+      if (!this.isRunning()) return true;
       await sleep(50);
     }
-    return !isProcessAlive(pid);
+    return !this.isRunning();
   }
 
   /** CNPG's stop: `first` mode within `timeoutMs`, then immediate. */
   async stopEscalating(first: ShutdownMode, timeoutMs: number): Promise<void> {
     if (await this.stop(first, timeoutMs)) return;
     if (await this.stop('immediate', 10_000)) return;
-    if (this.pidValue !== undefined && isProcessAlive(this.pidValue)) process.kill(this.pidValue, 'SIGKILL');
+    if (this.pidValue !== undefined && this.isRunning()) process.kill(this.pidValue, 'SIGKILL');
   }
 }
 

@@ -2,7 +2,17 @@
  * Puts the cluster's certificates where PostgreSQL and libpq read them: owned by the
  * PostgreSQL account, keys 0600 (libpq and the server refuse group/world-readable keys).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fchownSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { SecretResource } from '../api/index.ts';
 import type { PgTools } from './pg-tools.ts';
@@ -42,11 +52,28 @@ export function certificateFiles(dir: string): CertificateFiles {
   };
 }
 
-/** Writes a file only when its content changed; returns whether it did. */
+/**
+ * Writes a file for PostgreSQL only when its content changed; returns whether it did. The
+ * folders are PostgreSQL's, so the write never follows a link: a new file is created
+ * exclusively (O_EXCL fails on anything planted there), given to PostgreSQL's account through
+ * its descriptor, synced, and renamed over the old name (which replaces a link, not its target).
+ */
 export function writeIfChanged(path: string, content: string, mode: number, tools: PgTools): boolean {
-  if (existsSync(path) && readFileSync(path, 'utf8') === content) return false;
-  writeFileSync(path, content, { mode });
-  tools.chownToPg(path);
+  try {
+    if (lstatSync(path).isFile() && readFileSync(path, 'utf8') === content) return false;
+  } catch {
+    /* missing: write it */
+  }
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    writeSync(fd, content);
+    if (tools.account.switchUser) fchownSync(fd, tools.account.uid, tools.account.gid);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
   return true;
 }
 

@@ -34,6 +34,11 @@ export const FIXED_PARAMETER_PREFIXES: readonly string[] = ['ssl'];
 
 /** Parameters that can never be set, by anyone (CNPG's "blocked" list). */
 export const BLOCKED_PARAMETERS: ReadonlySet<string> = new Set([
+  // Directives, not settings: a value would pull another file's settings (blocked ones too)
+  // into the configuration.
+  'include',
+  'include_dir',
+  'include_if_exists',
   'allow_alter_system',
   'allow_system_table_mods',
   'archive_cleanup_command',

@@ -32,7 +32,6 @@ export function createLocalCliPlatform(home: string, entry: string): CliPlatform
           command: node,
           args: [script, 'operator', '--home', home],
           logFile: layout.operatorLog,
-          pidFile: layout.operatorPidFile,
         });
       }
       const deadline = Date.now() + 20_000;
@@ -43,7 +42,7 @@ export function createLocalCliPlatform(home: string, entry: string): CliPlatform
         } catch {
           await new Promise((r) => setTimeout(r, 50));
         }
-        if (readLivePid(layout.operatorPidFile, markers) === undefined && Date.now() > deadline - 19_000) {
+        if (readLivePid(layout.operatorPidFile, markers) === undefined && Date.now() > deadline - 17_000) {
           break;
         }
       }

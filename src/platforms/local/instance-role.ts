@@ -4,9 +4,11 @@ import type { ClusterResource } from '../../api/index.ts';
 import { InstanceManager } from '../../instance/manager.ts';
 import { createPgTools } from '../../instance/pg-tools.ts';
 import { createLogger, isLogLevel, type LogLevel } from '../../observability/logger.ts';
+import { managerMarkers } from './instance-runtime.ts';
 import { HomeLayout, resolvePgUser } from './layout.ts';
 import { LOOPBACK } from './loopback.ts';
 import { findPgBindir } from './pg-bindir.ts';
+import { acquirePidFile, releasePidFile } from './processes.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
 /** `pgherd instance`: supervises one PostgreSQL instance. */
@@ -26,6 +28,13 @@ export async function runInstance(
   const pgUser = resolvePgUser();
   const tools = createPgTools(findPgBindir(process.env), pgUser);
   const paths = layout.instancePaths(namespace, cluster, instance);
+  // One manager per instance: two would run initdb or pg_basebackup into the same folder.
+  const lock = acquirePidFile(paths.managerPidFile, managerMarkers(layout, instance));
+  if (!lock.ok) {
+    logger.info({ holder: lock.holder }, 'another instance manager runs for this instance; exiting');
+    store.close();
+    return;
+  }
   const me = userInfo().username;
   const manager = new InstanceManager({
     store,
@@ -45,10 +54,17 @@ export async function runInstance(
     stopped = true;
     await manager.stop();
   };
-  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
-  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
+  const stopAndExit = (): void => {
+    void stop().then(() => {
+      releasePidFile(paths.managerPidFile);
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', stopAndExit);
+  process.once('SIGINT', stopAndExit);
   logger.info({ pid: process.pid }, 'instance manager started');
   await manager.run();
   await stop();
   store.close();
+  releasePidFile(paths.managerPidFile);
 }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { InstanceResource } from '../../api/internal.ts';
 import type { InstanceRuntime } from '../../ports/instance-runtime.ts';
 import { ensureDir, type HomeLayout, type PgUser } from './layout.ts';
-import { isOurProcess, readLivePid, removeFile, spawnDetached, waitForExit } from './processes.ts';
+import { isOurProcess, readLivePid, spawnDetached, waitForExit } from './processes.ts';
 
 export interface LocalRuntimeOptions {
   layout: HomeLayout;
@@ -24,11 +24,30 @@ export function managerMarkers(layout: HomeLayout, instance: string): string[] {
   return ['instance', '--home', layout.home, '--instance', instance];
 }
 
+export function operatorMarkers(home: string): string[] {
+  return ['operator', '--home', home];
+}
+
 export function routerMarkers(layout: HomeLayout): string[] {
   return ['router', '--home', layout.home];
 }
 
+/** How long a just-spawned process counts as running before it has taken its pid file. */
+const STARTING_GRACE_MS = 5000;
+
+const key = (i: InstanceResource): string => `${i.metadata.namespace}/${i.metadata.name}`;
+
+/** SIGKILL to a process group we created (detached spawn: the group id is the leader's pid). */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
 export class LocalInstanceRuntime implements InstanceRuntime {
+  private readonly recentlyStarted = new Map<string, number>();
   private readonly o: LocalRuntimeOptions;
   constructor(o: LocalRuntimeOptions) {
     this.o = o;
@@ -41,7 +60,15 @@ export class LocalInstanceRuntime implements InstanceRuntime {
       instance.spec.cluster,
       instance.metadata.name,
     );
-    return readLivePid(paths.managerPidFile, managerMarkers(layout, instance.metadata.name)) !== undefined;
+    if (readLivePid(paths.managerPidFile, managerMarkers(layout, instance.metadata.name)) !== undefined)
+      return true;
+    // A manager takes its pid file a moment after it is spawned: do not start a second one.
+    return this.isStarting(key(instance));
+  }
+
+  private isStarting(k: string): boolean {
+    const at = this.recentlyStarted.get(k);
+    return at !== undefined && Date.now() - at < STARTING_GRACE_MS;
   }
 
   async startManager(instance: InstanceResource): Promise<void> {
@@ -75,8 +102,8 @@ export class LocalInstanceRuntime implements InstanceRuntime {
         instance.metadata.name,
       ],
       logFile: paths.managerLog,
-      pidFile: paths.managerPidFile,
     });
+    this.recentlyStarted.set(key(instance), Date.now());
     this.o.logger.info({ instance: instance.metadata.name, pid }, 'instance manager started');
   }
 
@@ -93,30 +120,39 @@ export class LocalInstanceRuntime implements InstanceRuntime {
     if (pid !== undefined) {
       // The manager notices its Instance is gone, stops PostgreSQL and exits on its own.
       if (!(await waitForExit(pid, markers, timeoutMs))) {
-        process.kill(pid, 'SIGKILL');
+        // Its whole process group: an initdb or pg_basebackup it started goes too (the
+        // postmaster runs in a session of its own and is stopped below).
+        killGroup(pid);
         await waitForExit(pid, markers, 5000);
       }
     }
-    await this.stopOrphanPostmaster(paths.pgdata);
+    if (await this.stopOrphanPostmaster(paths.pgdata)) {
+      throw new Error(
+        `PGHERD_LOCAL_POSTMASTER_STILL_RUNNING: PostgreSQL of ${instance} does not stop; its data is kept until it does`,
+      );
+    }
     rmSync(paths.dir, { recursive: true, force: true });
     if (!paths.socketDir.startsWith(paths.dir)) rmSync(paths.socketDir, { recursive: true, force: true });
     this.o.logger.info({ instance }, 'instance removed');
   }
 
-  /** A postmaster left without its manager (manager killed) is stopped before its data goes. */
-  private async stopOrphanPostmaster(pgdata: string): Promise<void> {
+  /**
+   * A postmaster left without its manager (manager killed) is stopped before its data goes.
+   * Returns true when it is still running after fast and then immediate shutdown.
+   */
+  private async stopOrphanPostmaster(pgdata: string): Promise<boolean> {
     let pid: number;
     try {
       pid = Number(readFileSync(join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
     } catch {
-      return;
+      return false;
     }
-    if (!Number.isInteger(pid) || pid <= 0 || !isOurProcess(pid, ['-D', pgdata])) return;
+    const markers = ['-D', pgdata];
+    if (!Number.isInteger(pid) || pid <= 0 || !isOurProcess(pid, markers)) return false;
     process.kill(pid, 'SIGINT');
-    if (!(await waitForExit(pid, ['-D', pgdata], 30_000))) {
-      process.kill(pid, 'SIGQUIT');
-      await waitForExit(pid, ['-D', pgdata], 10_000);
-    }
+    if (await waitForExit(pid, markers, 30_000)) return false;
+    if (isOurProcess(pid, markers)) process.kill(pid, 'SIGQUIT');
+    return !(await waitForExit(pid, markers, 10_000));
   }
 
   async destroyClusterData(namespace: string, cluster: string): Promise<void> {
@@ -125,16 +161,16 @@ export class LocalInstanceRuntime implements InstanceRuntime {
 
   async ensureRouter(): Promise<void> {
     const { layout } = this.o;
-    if (readLivePid(layout.routerPidFile, routerMarkers(layout)) !== undefined) return;
-    removeFile(layout.routerPidFile);
+    if (readLivePid(layout.routerPidFile, routerMarkers(layout)) !== undefined || this.isStarting('router'))
+      return;
     ensureDir(layout.logsDir, 0o700);
     const [node, script] = this.o.self;
     const pid = spawnDetached({
       command: node,
       args: [script, 'router', '--home', layout.home],
       logFile: layout.routerLog,
-      pidFile: layout.routerPidFile,
     });
+    this.recentlyStarted.set('router', Date.now());
     this.o.logger.info({ pid }, 'router started');
   }
 

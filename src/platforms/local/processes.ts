@@ -37,11 +37,45 @@ export interface SpawnDetachedOptions {
   command: string;
   args: string[];
   logFile: string;
-  pidFile: string;
   env?: NodeJS.ProcessEnv;
 }
 
-/** Starts a detached background process with stdout/stderr appended to `logFile`. */
+/**
+ * Takes `pidFile` for this process: created exclusively, so of two processes started for the
+ * same role only one wins. A file left by a dead process (or one whose pid now belongs to
+ * something else) is stale and replaced. Returns the live holder's pid when another has it.
+ */
+export function acquirePidFile(
+  pidFile: string,
+  markers: readonly string[],
+): { ok: true } | { ok: false; holder: number } {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(pidFile, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return { ok: true };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = readLivePid(pidFile, markers);
+    if (holder !== undefined && holder !== process.pid) return { ok: false, holder };
+    removeFile(pidFile);
+  }
+  throw new Error(`cannot take ${pidFile}: it keeps being re-created by another process`);
+}
+
+/** Removes `pidFile` if it still names this process. */
+export function releasePidFile(pidFile: string): void {
+  try {
+    if (Number(readFileSync(pidFile, 'utf8').trim()) === process.pid) unlinkSync(pidFile);
+  } catch {
+    /* gone */
+  }
+}
+
+/**
+ * Starts a detached background process (its own session and process group) with stdout and
+ * stderr appended to `logFile`. The process takes its own pid file.
+ */
 export function spawnDetached(o: SpawnDetachedOptions): number {
   const fd = openSync(o.logFile, 'a', 0o600);
   try {
@@ -53,7 +87,6 @@ export function spawnDetached(o: SpawnDetachedOptions): number {
     child.on('error', () => {});
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start ${o.command} ${o.args.join(' ')}`);
-    writeFileSync(o.pidFile, `${child.pid}\n`, { mode: 0o600 });
     return child.pid;
   } finally {
     closeSync(fd);

@@ -2,7 +2,6 @@
  * The local platform's long-running roles: the control plane (`pgherd operator`), the router
  * and the instance manager. Each runs in its own process; bin/ picks one.
  */
-import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { InstanceResource } from '../../api/internal.ts';
 import { ClusterController } from '../../controller/cluster-controller.ts';
@@ -11,10 +10,10 @@ import { OperatorLoop } from '../../controller/operator.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { startApiServer } from './api-server.ts';
 import { createLocalInstanceClient } from './instance-client.ts';
-import { LocalInstanceRuntime, managerMarkers, routerMarkers } from './instance-runtime.ts';
+import { LocalInstanceRuntime, managerMarkers, operatorMarkers, routerMarkers } from './instance-runtime.ts';
 import { HomeLayout, prepareHome, resolvePgUser, selfCommand } from './layout.ts';
 import { LOOPBACK } from './loopback.ts';
-import { readLivePid, removeFile, waitForExit } from './processes.ts';
+import { acquirePidFile, readLivePid, releasePidFile, removeFile, waitForExit } from './processes.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
 /** `pgherd operator`: runs the control plane in this process until SIGTERM or `down`. */
@@ -22,13 +21,12 @@ export async function runOperator(home: string, entry: string): Promise<void> {
   const layout = new HomeLayout(home);
   prepareHome(layout);
   const logger = createLogger({ component: 'operator' });
-  const existing = readLivePid(layout.operatorPidFile, ['operator', '--home', home]);
-  if (existing !== undefined && existing !== process.pid) {
+  const lock = acquirePidFile(layout.operatorPidFile, operatorMarkers(home));
+  if (!lock.ok) {
     throw new Error(
-      `PGHERD_LOCAL_OPERATOR_RUNNING: a control plane already runs for ${home} (pid ${existing})`,
+      `PGHERD_LOCAL_OPERATOR_RUNNING: a control plane already runs for ${home} (pid ${lock.holder})`,
     );
   }
-  writeFileSync(layout.operatorPidFile, `${process.pid}\n`, { mode: 0o600 });
   const store = openSqliteStore(layout.storeFile);
   const runtime = new LocalInstanceRuntime({
     layout,
@@ -53,7 +51,7 @@ export async function runOperator(home: string, entry: string): Promise<void> {
     if (stopInstances) await stopEverything(layout, store.list<InstanceResource>('Instance'), logger);
     server?.close();
     store.close();
-    removeFile(layout.operatorPidFile);
+    releasePidFile(layout.operatorPidFile);
     logger.info('control plane stopped');
     finished();
   };

@@ -31,12 +31,27 @@ describe('the SQLite store', () => {
   it('creates the file owner-only and assigns uid, generation and resourceVersion', () => {
     const s = openSqliteStore(join(dir, 'store.db'));
     const t = s.create(thing('a'));
-    expect(statSync(join(dir, 'store.db')).mode & 0o777).toBe(0o600);
+    s.close();
+    // Re-opened with a permissive umask, the WAL companions (which hold secrets) stay owner-only.
+    const old = process.umask(0o022);
+    try {
+      const again = openSqliteStore(join(dir, 'store.db'));
+      again.create(thing('b'));
+      again.close();
+      const reopened = openSqliteStore(join(dir, 'store.db'));
+      for (const f of ['store.db', 'store.db-wal', 'store.db-shm']) {
+        expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
+      }
+      reopened.close();
+    } finally {
+      process.umask(old);
+    }
     expect(t.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(t.metadata.generation).toBe(1);
     expect(Number(t.metadata.resourceVersion)).toBeGreaterThan(0);
-    expect(() => s.create(thing('a'))).toThrow(AlreadyExistsError);
-    s.close();
+    const s2 = openSqliteStore(join(dir, 'store.db'));
+    expect(() => s2.create(thing('a'))).toThrow(AlreadyExistsError);
+    s2.close();
   });
 
   it('refuses a stale write (compare-and-set) and bumps generation only on spec changes', () => {

@@ -22,7 +22,6 @@ interface Row {
 
 /** Opens (and creates, owner-only) the store file. `readonly` for pure readers like the router. */
 export function openSqliteStore(file: string, options: { readonly?: boolean } = {}): Store {
-  const fresh = !existsSync(file);
   const db = new Database(file, {
     readonly: options.readonly === true,
     fileMustExist: options.readonly === true,
@@ -39,7 +38,9 @@ export function openSqliteStore(file: string, options: { readonly?: boolean } = 
       CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
       INSERT OR IGNORE INTO revision (id, value) VALUES (1, 0);
     `);
-    if (fresh) chmodSync(file, 0o600);
+    // The store holds passwords and keys: the file and SQLite's -wal/-shm companions are
+    // owner-only whatever the umask was when they were created.
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   }
   const getStmt = db.prepare<[string, string, string], Row>(
     'SELECT body, rv FROM resources WHERE kind = ? AND namespace = ? AND name = ?',
