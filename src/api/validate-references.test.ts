@@ -49,6 +49,26 @@ describe('validateReferences', () => {
     expect(validateReferences(resources, new Set())).toEqual([]);
   });
 
+  it('refuses an application secret whose username is not the owner, applied or stored', () => {
+    const resources = load(
+      [
+        CLUSTER,
+        secret('app-user', 'kubernetes.io/basic-auth', 'stringData: {username: someone, password: s3cret}'),
+        secret('su', 'kubernetes.io/basic-auth', 'data: {username: cG9zdGdyZXM=, password: c2VjcmV0}'),
+      ].join('\n'),
+    );
+    expect(validateReferences(resources, new Set()).map(formatIssue)).toEqual([
+      'refs.yaml:13:15  spec.bootstrap.initdb.secret.name  secret "app-user" has username "someone", but bootstrap.initdb.owner is "app"; they must be the same',
+    ]);
+    const clusterOnly = resources.filter((r) => r.kind === 'Cluster');
+    const stored = new Map(
+      resources.filter((r) => r.kind === 'Secret').map((r) => [`default/${r.metadata.name}`, r] as const),
+    );
+    expect(validateReferences(clusterOnly, stored as never).map((i) => i.code)).toEqual([
+      'PGHERD_API_SECRET_KEYS',
+    ]);
+  });
+
   it('accepts secrets that already exist, by name or namespace/name', () => {
     const resources = load(CLUSTER);
     expect(validateReferences(resources, new Set(['app-user', 'default/su']))).toEqual([]);

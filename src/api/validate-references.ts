@@ -11,6 +11,8 @@ import type { UserResource } from './user-resource.ts';
 
 /** A secret reference of a Cluster, and what it is used for. */
 interface SecretReference {
+  /** The username the secret must hold, when the reference fixes one. */
+  username?: string;
   path: PathSegment[];
   name: string;
   use: string;
@@ -27,6 +29,7 @@ function secretReferences(cluster: ClusterResource): SecretReference[] {
       path: ['spec', 'bootstrap', 'initdb', 'secret', 'name'],
       name: app.name,
       use: `the credentials of the application owner "${cluster.spec.bootstrap.initdb.owner}"`,
+      username: cluster.spec.bootstrap.initdb.owner,
     });
   }
   if (cluster.spec.superuserSecret !== undefined) {
@@ -48,9 +51,13 @@ function secretReferences(cluster: ClusterResource): SecretReference[] {
  */
 export function validateReferences(
   resources: UserResource[],
-  existingSecretNames: ReadonlySet<string>,
+  existingSecretNames: ReadonlySet<string> | ReadonlyMap<string, SecretResource>,
 ): ManifestIssue[] {
   const secrets = new Map<string, SecretResource>();
+  // Stored secrets given in full (keyed namespace/name) are checked like applied ones.
+  if (existingSecretNames instanceof Map) {
+    for (const [k, v] of existingSecretNames as ReadonlyMap<string, SecretResource>) secrets.set(k, v);
+  }
   for (const resource of resources) {
     if (resource.kind === 'Secret')
       secrets.set(`${resource.metadata.namespace}/${resource.metadata.name}`, resource);
@@ -97,6 +104,20 @@ export function validateReferences(
             reference.path,
             'PGHERD_API_SECRET_KEYS',
             `secret "${reference.name}" lacks a non-empty ${missing.join(' and ')} (it should hold ${reference.use})`,
+          ),
+        );
+        continue;
+      }
+      // The role is created as the owner: a different username in the secret would hand the
+      // application credentials that cannot log in.
+      const username = Buffer.from(secret.data['username'] ?? '', 'base64').toString('utf8');
+      if (reference.username !== undefined && username !== reference.username) {
+        issues.push(
+          issueInResource(
+            resource,
+            reference.path,
+            'PGHERD_API_SECRET_KEYS',
+            `secret "${reference.name}" has username "${username}", but bootstrap.initdb.owner is "${reference.username}"; they must be the same`,
           ),
         );
       }

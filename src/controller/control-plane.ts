@@ -71,9 +71,11 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
   const apply = async (text: string, file: string, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> => {
     const loaded = loadManifests(text, file);
     if (loaded.errors.length > 0) return { errors: loaded.errors, warnings: loaded.warnings, outcomes: [] };
-    // Qualified names: a secret in another namespace does not satisfy a reference.
-    const existingSecrets = new Set(
-      store.list<SecretResource>('Secret').map((s) => `${s.metadata.namespace}/${s.metadata.name}`),
+    // Keyed namespace/name: a secret in another namespace does not satisfy a reference.
+    const existingSecrets = new Map(
+      store
+        .list<SecretResource>('Secret')
+        .map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s] as const),
     );
     const errors: ManifestIssue[] = [...validateReferences(loaded.resources, existingSecrets)];
     for (const r of loaded.resources) {

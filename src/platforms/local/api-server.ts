@@ -2,11 +2,12 @@
  * The local control plane's API for the CLI: HTTP over a unix socket that only its owner can
  * open (the socket's folder is 0700 and the socket 0600).
  */
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { type ControlPlane, ControlPlaneError } from '../../ports/control-plane.ts';
+import { ensureDir } from './layout.ts';
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
   let body = '';
@@ -15,9 +16,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 export function startApiServer(socketPath: string, cp: ControlPlane, logger: Logger): Promise<Server> {
-  const dir = dirname(socketPath);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  ensureDir(dirname(socketPath), 0o700);
   if (existsSync(socketPath)) unlinkSync(socketPath);
   const server = createServer((req, res) => {
     req.setEncoding('utf8');

@@ -18,6 +18,8 @@ export interface LocalRuntimeOptions {
   self: [string, string];
   logger: Logger;
   host: string;
+  /** PGHERD_PORT_RANGE, when set: FROM-TO. */
+  portRange?: string | undefined;
 }
 
 export function managerMarkers(layout: HomeLayout, instance: string): string[] {
@@ -174,27 +176,60 @@ export class LocalInstanceRuntime implements InstanceRuntime {
     this.o.logger.info({ pid }, 'router started');
   }
 
+  /**
+   * Ports for services and instances come from below the kernel's ephemeral range, so that an
+   * outgoing connection (which takes an ephemeral port) can never hold the port an instance
+   * needs after a restart. PGHERD_PORT_RANGE=FROM-TO overrides the range.
+   */
   async allocatePorts(count: number, taken: ReadonlySet<number>): Promise<number[]> {
+    const [from, to] = portRange(this.o.portRange);
     const out: number[] = [];
-    for (let attempts = 0; out.length < count && attempts < 100; attempts++) {
-      const port = await freePort(this.o.host);
-      if (!taken.has(port) && !out.includes(port)) out.push(port);
+    for (let attempts = 0; out.length < count && attempts < 500; attempts++) {
+      const port = from + Math.floor(Math.random() * (to - from + 1));
+      if (taken.has(port) || out.includes(port)) continue;
+      if (await isFree(this.o.host, port)) out.push(port);
     }
-    if (out.length < count)
-      throw new Error('PGHERD_LOCAL_NO_FREE_PORT: could not find free loopback TCP ports');
+    if (out.length < count) {
+      throw new Error(
+        `PGHERD_LOCAL_NO_FREE_PORT: no free loopback TCP port between ${from} and ${to}; set PGHERD_PORT_RANGE=FROM-TO to another range`,
+      );
+    }
     return out;
   }
 }
 
-/** A port the kernel considers free on `host` right now. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The range to take ports from: PGHERD_PORT_RANGE, else from 20000 up to just below the
+ * kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768 by default).
+ */
+export function portRange(override: string | undefined): [number, number] {
+  if (override !== undefined && override !== '') {
+    const m = /^(\d+)-(\d+)$/.exec(override.trim());
+    const from = Number(m?.[1]);
+    const to = Number(m?.[2]);
+    if (m === null || from < 1024 || to > 65535 || from > to) {
+      throw new Error(
+        `PGHERD_LOCAL_PORT_RANGE: PGHERD_PORT_RANGE="${override}" must be FROM-TO within 1024-65535`,
+      );
+    }
+    return [from, to];
+  }
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+  } catch {
+    /* not Linux: keep the default */
+  }
+  return [20000, Math.max(20000 + 1000, ephemeralLow - 1)];
+}
+
+/** True when nothing listens on `host:port` right now. */
+function isFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
 }

@@ -6,7 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -119,11 +119,27 @@ export function resolvePgUser(): PgUser {
   return { name: 'postgres', uid: pgUid, gid: pgGid, switchUser: true };
 }
 
-/** Creates a folder with a mode (and owner), fixing the mode if it already exists. */
+/**
+ * Creates a folder with a mode (and owner), fixing the mode if it already exists. Refuses a
+ * symlink or a folder owned by another user: some of these folders live under the shared
+ * temp directory with predictable names, and root must never chmod/chown what a link points to.
+ */
 export function ensureDir(path: string, mode: number, owner?: { uid: number; gid: number }): void {
   mkdirSync(path, { recursive: true, mode });
+  const st = lstatSync(path);
+  const me = process.getuid?.() ?? 0;
+  if (!st.isDirectory()) {
+    throw new Error(
+      `PGHERD_LOCAL_UNSAFE_PATH: ${path} is not a folder (a symlink or file is in the way); remove it`,
+    );
+  }
+  if (st.uid !== me && st.uid !== owner?.uid) {
+    throw new Error(
+      `PGHERD_LOCAL_UNSAFE_PATH: ${path} belongs to another user (uid ${st.uid}); pgherd will not use it. Remove it or choose a shorter --home`,
+    );
+  }
   chmodSync(path, mode);
-  if (owner !== undefined) chownSync(path, owner.uid, owner.gid);
+  if (owner !== undefined) lchownSync(path, owner.uid, owner.gid);
 }
 
 /**

@@ -34,6 +34,7 @@ export async function runOperator(home: string, entry: string): Promise<void> {
     self: selfCommand(entry),
     logger,
     host: LOOPBACK,
+    portRange: process.env['PGHERD_PORT_RANGE'],
   });
   const controller = new ClusterController({ store, runtime, logger, now: () => new Date(), host: LOOPBACK });
   const loop = new OperatorLoop({ store, controller, logger });

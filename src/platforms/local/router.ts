@@ -71,6 +71,7 @@ export class Router {
     const clusters = this.opts.store.list<ClusterResource>('Cluster');
     const instances = this.opts.store.list<InstanceResource>('Instance');
     const next = new Map<string, Endpoints>();
+    const eligible = new Map<string, Endpoints>();
     for (const c of clusters) {
       const ns = c.metadata.namespace;
       const routable: RoutableInstance[] = instances
@@ -81,13 +82,13 @@ export class Router {
           role: i.status?.role ?? 'unknown',
           ready: i.status?.ready === true,
         }));
-      next.set(
+      const input = { currentPrimary: c.status?.currentPrimary, targetPrimary: c.status?.targetPrimary };
+      next.set(`${ns}/${c.metadata.name}`, planEndpoints({ ...input, instances: routable }));
+      // Open connections are judged by role, not readiness: an instance that is briefly
+      // unready keeps its sessions; one that leaves the service (demoted, removed) loses them.
+      eligible.set(
         `${ns}/${c.metadata.name}`,
-        planEndpoints({
-          currentPrimary: c.status?.currentPrimary,
-          targetPrimary: c.status?.targetPrimary,
-          instances: routable,
-        }),
+        planEndpoints({ ...input, instances: routable.map((r) => ({ ...r, ready: true })) }),
       );
     }
     this.endpoints = next;
@@ -108,7 +109,8 @@ export class Router {
     // Connections to an instance that no longer backs the service are cut, so that clients of
     // `-rw` reconnect to the new primary instead of writing to a demoted one.
     for (const l of this.listeners.values()) {
-      const allowed = new Set(this.backendsFor(l.service).map((b) => b.name));
+      const e = eligible.get(`${l.service.metadata.namespace}/${l.service.spec.cluster}`);
+      const allowed = new Set((e?.[l.service.spec.role] ?? []).map((b) => b.name));
       for (const [client, conn] of l.connections) {
         if (!allowed.has(conn.backend)) {
           this.opts.logger.info(
