@@ -212,7 +212,11 @@ async function main(): Promise<void> {
     const msg = (err as Error).message ?? String(err);
     // Errors with a PGHERD_ code raised by the platform (no postgres, home not reachable) are
     // the user's to fix.
-    if (/^PGHERD_LOCAL_(NO_POSTGRES|HOME_NOT_TRAVERSABLE|NO_POSTGRES_USER|OPERATOR_RUNNING)/.test(msg)) {
+    if (
+      /^PGHERD_LOCAL_(NO_POSTGRES|HOME_NOT_TRAVERSABLE|NO_POSTGRES_USER|OPERATOR_RUNNING|UNSAFE_PATH|PORT_RANGE)/.test(
+        msg,
+      )
+    ) {
       io.err(`error: ${msg}`);
       process.exitCode = 1;
       return;

@@ -58,7 +58,10 @@ export function startApiServer(socketPath: string, cp: ControlPlane, logger: Log
       }
       if (req.method === 'GET' && parts[0] === 'ping') return send(200, { ok: true, pid: process.pid });
       return send(404, {
-        error: { message: `no such endpoint ${req.method} ${url.pathname}`, code: 'PGHERD_API_NO_ENDPOINT' },
+        error: {
+          message: `no such endpoint ${req.method} ${url.pathname}`,
+          code: 'PGHERD_CONTROL_NO_ENDPOINT',
+        },
       });
     })().catch((err: unknown) => {
       if (err instanceof ControlPlaneError) {
