@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appClient,
+  CLI,
   createHome,
   destroyHome,
   eventually,
@@ -121,6 +122,39 @@ describe('a 3-instance cluster from examples/cluster-example.yaml', () => {
     const spec = (JSON.parse(svc.stdout) as { spec: { host: string; port: number } }).spec;
     expect(spec.host).toBe('127.0.0.1');
     expect(spec.port).toBeGreaterThan(0);
+  });
+
+  it('prints a cluster as YAML and follows the logs with -f', async () => {
+    const yaml = await pgherdOk(home, ['get', 'cluster', 'cluster-example', '-o', 'yaml']);
+    expect(yaml.stdout).toMatch(/^apiVersion: postgresql\.cnpg\.io\/v1\nkind: Cluster\n/);
+    expect(yaml.stdout).toContain('currentPrimary: cluster-example-1');
+    const { spawn } = await import('node:child_process');
+    const follower = spawn(process.execPath, [
+      CLI,
+      '--home',
+      home,
+      'logs',
+      'cluster-example',
+      'cluster-example-1',
+      '-f',
+    ]);
+    let seen = '';
+    follower.stdout.on('data', (c: Buffer) => {
+      seen += c.toString();
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = seen.length;
+      // A new PostgreSQL log line (log_checkpoints is on by default) must reach the follower.
+      await pgherdOk(home, ['psql', 'cluster-example', '--', '-c', 'checkpoint']);
+      await eventually(
+        'the follower to print new lines',
+        async () => (seen.length > before ? true : undefined),
+        15_000,
+      );
+    } finally {
+      follower.kill('SIGINT');
+    }
   });
 
   it('re-emits PostgreSQL log records as JSON with logger postgres', async () => {
