@@ -1,14 +1,18 @@
 /**
- * pgbench through the `-rw` service (the router) versus straight to the primary's port:
- * select-only (-S) and the default TPC-B-like script, 8 clients, over TLS as the application
- * user. Reports TPS, average latency and the router's added latency.
+ * pgbench through the `-rw` service versus straight to the primary's port: select-only (-S)
+ * and the default TPC-B-like script, 8 clients, over TLS as the application user, for each
+ * router mode (kernel = nftables DNAT when available, userspace = the router forwards bytes).
+ * Reports TPS, average latency and the service's added latency.
  *
- *   npx tsx bench/router.ts [seconds=30] [scale=10]
+ *   npx tsx bench/router.ts [seconds=30] [scale=10] [modes=auto,userspace]
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { clusterManifest, dropHome, pgherd, run, scratchHome, secret } from './lib.ts';
 
 const seconds = Number(process.argv[2] ?? 30);
 const scale = Number(process.argv[3] ?? 10);
+const modes = (process.argv[4] ?? 'auto,userspace').split(',');
 const PGBENCH = '/usr/lib/postgresql/15/bin/pgbench';
 
 function parse(out: string): { tps: number; latencyMs: number; failed: number } {
@@ -18,55 +22,65 @@ function parse(out: string): { tps: number; latencyMs: number; failed: number } 
   return { tps, latencyMs, failed };
 }
 
-const home = scratchHome();
-try {
-  await pgherd(home, ['up', '-f', clusterManifest(home, 'bench', 1)]);
-  const rw = JSON.parse(await pgherd(home, ['get', 'service', 'bench-rw', '-o', 'json'])) as {
-    spec: { port: number };
-  };
-  const inst = JSON.parse(await pgherd(home, ['get', 'instance', 'bench-1', '-o', 'json'])) as {
-    spec: { pgPort: number };
-  };
-  const env = {
-    PGPASSWORD: await secret(home, 'bench-app', 'password'),
-    PGSSLMODE: 'require',
-    PGHOST: '127.0.0.1',
-    PGUSER: 'app',
-    PGDATABASE: 'app',
-  };
-  const init = await run(PGBENCH, ['-i', '-s', String(scale), '-q', '-p', String(rw.spec.port)], env);
-  if (init.code !== 0) throw new Error(init.out);
-  const out: Record<string, unknown> = { benchmark: 'router', seconds, scale, clients: 8, tls: true };
-  for (const [mode, extra] of [
-    ['select_only', ['-S']],
-    ['tpcb_like', []],
-  ] as const) {
-    const direct = parse(
-      (
-        await run(
-          PGBENCH,
-          ['-c', '8', '-j', '2', '-T', String(seconds), '-n', ...extra, '-p', String(inst.spec.pgPort)],
-          env,
-        )
-      ).out,
-    );
-    const routed = parse(
-      (
-        await run(
-          PGBENCH,
-          ['-c', '8', '-j', '2', '-T', String(seconds), '-n', ...extra, '-p', String(rw.spec.port)],
-          env,
-        )
-      ).out,
-    );
-    out[mode] = {
-      direct,
-      through_rw: routed,
-      rw_vs_direct_tps_ratio: Math.round((routed.tps / direct.tps) * 1000) / 1000,
-      added_latency_ms: Math.round((routed.latencyMs - direct.latencyMs) * 1000) / 1000,
+const results: Record<string, unknown> = { benchmark: 'router', seconds, scale, clients: 8, tls: true };
+for (const mode of modes) {
+  process.env['PGHERD_ROUTER_MODE'] = mode;
+  results[`mode_${mode}`] = await measure();
+}
+console.log(JSON.stringify(results, null, 2));
+
+async function measure(): Promise<Record<string, unknown>> {
+  const home = scratchHome();
+  try {
+    await pgherd(home, ['up', '-f', clusterManifest(home, 'bench', 1)]);
+    const rw = JSON.parse(await pgherd(home, ['get', 'service', 'bench-rw', '-o', 'json'])) as {
+      spec: { port: number };
     };
+    const inst = JSON.parse(await pgherd(home, ['get', 'instance', 'bench-1', '-o', 'json'])) as {
+      spec: { pgPort: number };
+    };
+    const env = {
+      PGPASSWORD: await secret(home, 'bench-app', 'password'),
+      PGSSLMODE: 'require',
+      PGHOST: '127.0.0.1',
+      PGUSER: 'app',
+      PGDATABASE: 'app',
+    };
+    const init = await run(PGBENCH, ['-i', '-s', String(scale), '-q', '-p', String(rw.spec.port)], env);
+    if (init.code !== 0) throw new Error(init.out);
+    const routerLog = readFileSync(join(home, 'logs/router.log'), 'utf8');
+    const out: Record<string, unknown> = { router: /router mode (\w+)/.exec(routerLog)?.[1] ?? 'unknown' };
+    for (const [mode, extra] of [
+      ['select_only', ['-S']],
+      ['tpcb_like', []],
+    ] as const) {
+      const direct = parse(
+        (
+          await run(
+            PGBENCH,
+            ['-c', '8', '-j', '2', '-T', String(seconds), '-n', ...extra, '-p', String(inst.spec.pgPort)],
+            env,
+          )
+        ).out,
+      );
+      const routed = parse(
+        (
+          await run(
+            PGBENCH,
+            ['-c', '8', '-j', '2', '-T', String(seconds), '-n', ...extra, '-p', String(rw.spec.port)],
+            env,
+          )
+        ).out,
+      );
+      out[mode] = {
+        direct,
+        through_rw: routed,
+        rw_vs_direct_tps_ratio: Math.round((routed.tps / direct.tps) * 1000) / 1000,
+        added_latency_ms: Math.round((routed.latencyMs - direct.latencyMs) * 1000) / 1000,
+      };
+    }
+    return out;
+  } finally {
+    await dropHome(home);
   }
-  console.log(JSON.stringify(out, null, 2));
-} finally {
-  await dropHome(home);
 }

@@ -17,6 +17,14 @@ if ! pg_ok; then
   sudo_if_needed apt-get update -qq
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
 fi
+# Kernel routing for the services (nftables DNAT, as kube-proxy does) when we are root; without
+# it the router forwards in userspace, which works everywhere but costs CPU.
+if [ "$(id -u)" -eq 0 ] && ! command -v nft >/dev/null 2>&1; then
+  echo "setup: installing nftables (kernel routing for the services)..." >&2
+  env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null 2>&1 ||
+    { apt-get update -qq && env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; } ||
+    echo "setup: nftables could not be installed; services will be forwarded in userspace" >&2
+fi
 echo "setup: $(pg_config --bindir)/postgres: $("$(pg_config --bindir)/postgres" --version)" >&2
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -2,10 +2,11 @@
  * Test harness: a private PGHERD_HOME per test, the CLI run as a user runs it, and cleanup
  * that ends every process the test started — by pid, never by name.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { nftTableName } from '../../src/platforms/local/kernel-routes.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'bin/pgherd.js');
@@ -112,6 +113,10 @@ export async function destroyHome(home: string): Promise<void> {
         /* gone */
       }
     }
+  }
+  // A router that had to be killed leaves its kernel routes behind: remove them too.
+  if (process.getuid?.() === 0) {
+    spawnSync('nft', ['delete', 'table', 'ip', nftTableName(home)], { stdio: 'ignore' });
   }
   rmSync(home, { recursive: true, force: true });
 }

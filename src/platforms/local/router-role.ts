@@ -1,11 +1,43 @@
 /** The router role (`pgherd router`), kept apart so it loads only what it needs. */
 import { existsSync } from 'node:fs';
-import { createLogger } from '../../observability/logger.ts';
+import { createLogger, type Logger } from '../../observability/logger.ts';
 import { routerMarkers } from './instance-runtime.ts';
+import { createNftRoutes, type KernelRoutes, kernelRoutingAvailable, nftTableName } from './kernel-routes.ts';
 import { HomeLayout } from './layout.ts';
 import { acquirePidFile, releasePidFile } from './processes.ts';
 import { Router } from './router.ts';
 import { openSqliteStore } from './sqlite-store.ts';
+
+/**
+ * PGHERD_ROUTER_MODE: `kernel` (nftables DNAT, fail if unavailable), `userspace` (the router
+ * forwards every byte), or `auto` (default: kernel when available).
+ */
+function chooseKernelRoutes(
+  home: string,
+  mode: string | undefined,
+  logger: Logger,
+): KernelRoutes | undefined {
+  const wanted = mode === undefined || mode === '' ? 'auto' : mode;
+  if (wanted === 'userspace') {
+    logger.info('router mode userspace (PGHERD_ROUTER_MODE)');
+    return undefined;
+  }
+  if (wanted !== 'auto' && wanted !== 'kernel') {
+    throw new Error(
+      `PGHERD_LOCAL_ROUTER_MODE: PGHERD_ROUTER_MODE="${wanted}" must be auto, kernel or userspace`,
+    );
+  }
+  const available = kernelRoutingAvailable(home);
+  if (!available.ok) {
+    if (wanted === 'kernel') {
+      throw new Error(`PGHERD_LOCAL_ROUTER_MODE: kernel routing was asked for but ${available.reason}`);
+    }
+    logger.info({ reason: available.reason }, 'router mode userspace: kernel routing is not available');
+    return undefined;
+  }
+  logger.info({ table: nftTableName(home) }, 'router mode kernel (nftables DNAT)');
+  return createNftRoutes(home);
+}
 
 /** `pgherd router`: serves the Services of this home. */
 export async function runRouter(home: string): Promise<void> {
@@ -18,7 +50,8 @@ export async function runRouter(home: string): Promise<void> {
     return;
   }
   const store = openSqliteStore(layout.storeFile);
-  const router = new Router({ store, logger });
+  const kernel = chooseKernelRoutes(home, process.env['PGHERD_ROUTER_MODE'], logger);
+  const router = new Router({ store, logger, kernel });
   await router.start();
   logger.info({ pid: process.pid }, 'router started');
   await new Promise<void>((resolve) => {

@@ -1,4 +1,4 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore } from '../../../test/fakes/memory-store.ts';
@@ -323,7 +323,10 @@ describe('the local router', () => {
   it('opens a listener for a Service created while it runs, and moves it when its port changes', async () => {
     const first = await freePort();
     // A second -rw service, so every connection (the probes too) goes to the primary.
-    store.create<ServiceResource>({ ...service('pg', 'rw', first), metadata: { name: 'pg-rw-2', namespace: NS } });
+    store.create<ServiceResource>({
+      ...service('pg', 'rw', first),
+      metadata: { name: 'pg-rw-2', namespace: NS },
+    });
     await vi.waitFor(async () => expect(await probe(first)).toBe('accepted'), WAIT);
     expect(await whoAnswers(first)).toBe('pg-1');
 

@@ -10,6 +10,7 @@ import type { ClusterResource } from '../../api/index.ts';
 import type { InstanceResource, ServiceResource } from '../../api/internal.ts';
 import { type Endpoints, planEndpoints, type RoutableInstance } from '../../core/routing.ts';
 import type { Store } from '../../ports/store.ts';
+import type { KernelRoute, KernelRoutes } from './kernel-routes.ts';
 
 interface Listener {
   service: ServiceResource;
@@ -22,6 +23,11 @@ interface Listener {
 export interface RouterOptions {
   store: Store;
   logger: Logger;
+  /**
+   * Kernel routing (nftables DNAT): when given, new connections go straight to the instances
+   * and the listeners only hold the ports and serve what no rule covers.
+   */
+  kernel?: KernelRoutes | undefined;
   /** How often the store is checked for changes, ms. */
   pollMs?: number;
 }
@@ -30,12 +36,16 @@ export class Router {
   private readonly listeners = new Map<string, Listener>();
   private endpoints = new Map<string, Endpoints>();
   private lastRevision = -1;
+  private kernelFingerprint = '';
   private timer: NodeJS.Timeout | undefined;
   private readonly pollMs: number;
 
   private readonly opts: RouterOptions;
+  /** Cleared when nft fails: the router then forwards everything itself. */
+  private kernel: KernelRoutes | undefined;
   constructor(opts: RouterOptions) {
     this.opts = opts;
+    this.kernel = opts.kernel;
     this.pollMs = opts.pollMs ?? 100;
   }
 
@@ -48,6 +58,7 @@ export class Router {
 
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
+    this.kernel?.remove();
     await Promise.all([...this.listeners.keys()].map((k) => this.closeListener(k)));
   }
 
@@ -106,6 +117,7 @@ export class Router {
       if (existing === undefined) await this.openListener(s);
       else existing.service = s;
     }
+    this.applyKernelRoutes();
     // Connections to an instance that no longer backs the service are cut, so that clients of
     // `-rw` reconnect to the new primary instead of writing to a demoted one.
     for (const l of this.listeners.values()) {
@@ -121,6 +133,30 @@ export class Router {
           conn.upstream.destroy();
         }
       }
+    }
+  }
+
+  /** Programs the kernel rules when the routes changed; falls back to userspace if nft fails. */
+  private applyKernelRoutes(): void {
+    const kernel = this.kernel;
+    if (kernel === undefined) return;
+    const routes: KernelRoute[] = [...this.listeners.values()]
+      .map((l) => ({ port: l.service.spec.port, backends: this.backendsFor(l.service).map((b) => b.port) }))
+      .sort((a, b) => a.port - b.port);
+    const fingerprint = JSON.stringify(routes);
+    if (fingerprint === this.kernelFingerprint) return;
+    try {
+      kernel.apply(routes);
+      this.kernelFingerprint = fingerprint;
+      this.opts.logger.info({ table: kernel.table, routes }, 'kernel routes updated');
+    } catch (err) {
+      // Rules that cannot be updated must not stay: they could point at a former primary.
+      kernel.remove();
+      this.kernel = undefined;
+      this.opts.logger.error(
+        { err },
+        'cannot program kernel routes; the router forwards in userspace from now on',
+      );
     }
   }
 
