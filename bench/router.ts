@@ -4,15 +4,16 @@
  * router mode (kernel = nftables DNAT when available, userspace = the router forwards bytes).
  * Reports TPS, average latency and the service's added latency.
  *
- *   npx tsx bench/router.ts [seconds=30] [scale=10] [modes=auto,userspace]
+ *   npx tsx bench/router.ts [seconds=30] [scale=10] [modes=auto,userspace] [repetitions=3]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterManifest, dropHome, pgherd, run, scratchHome, secret } from './lib.ts';
+import { clusterManifest, dropHome, pgherd, run, scratchHome, secret, stats } from './lib.ts';
 
 const seconds = Number(process.argv[2] ?? 30);
 const scale = Number(process.argv[3] ?? 10);
 const modes = (process.argv[4] ?? 'auto,userspace').split(',');
+const reps = Number(process.argv[5] ?? 3);
 const PGBENCH = '/usr/lib/postgresql/15/bin/pgbench';
 
 function parse(out: string): { tps: number; latencyMs: number; failed: number } {
@@ -22,7 +23,14 @@ function parse(out: string): { tps: number; latencyMs: number; failed: number } 
   return { tps, latencyMs, failed };
 }
 
-const results: Record<string, unknown> = { benchmark: 'router', seconds, scale, clients: 8, tls: true };
+const results: Record<string, unknown> = {
+  benchmark: 'router',
+  seconds,
+  scale,
+  clients: 8,
+  tls: true,
+  repetitions: reps,
+};
 for (const mode of modes) {
   process.env['PGHERD_ROUTER_MODE'] = mode;
   results[`mode_${mode}`] = await measure();
@@ -50,33 +58,39 @@ async function measure(): Promise<Record<string, unknown>> {
     if (init.code !== 0) throw new Error(init.out);
     const routerLog = readFileSync(join(home, 'logs/router.log'), 'utf8');
     const out: Record<string, unknown> = { router: /router mode (\w+)/.exec(routerLog)?.[1] ?? 'unknown' };
-    for (const [mode, extra] of [
+    const bench = async (extra: readonly string[], port: number) =>
+      parse(
+        (
+          await run(
+            PGBENCH,
+            ['-c', '8', '-j', '2', '-T', String(seconds), '-n', ...extra, '-p', String(port)],
+            env,
+          )
+        ).out,
+      );
+    for (const [workload, extra] of [
       ['select_only', ['-S']],
       ['tpcb_like', []],
     ] as const) {
-      const direct = parse(
-        (
-          await run(
-            PGBENCH,
-            ['-c', '8', '-j', '2', '-T', String(seconds), '-n', ...extra, '-p', String(inst.spec.pgPort)],
-            env,
-          )
-        ).out,
-      );
-      const routed = parse(
-        (
-          await run(
-            PGBENCH,
-            ['-c', '8', '-j', '2', '-T', String(seconds), '-n', ...extra, '-p', String(rw.spec.port)],
-            env,
-          )
-        ).out,
-      );
-      out[mode] = {
-        direct,
-        through_rw: routed,
-        rw_vs_direct_tps_ratio: Math.round((routed.tps / direct.tps) * 1000) / 1000,
-        added_latency_ms: Math.round((routed.latencyMs - direct.latencyMs) * 1000) / 1000,
+      // Direct and through -rw alternate, so that a noisy moment hits both sides alike.
+      const direct: Array<ReturnType<typeof parse>> = [];
+      const routed: Array<ReturnType<typeof parse>> = [];
+      for (let r = 0; r < reps; r++) {
+        direct.push(await bench(extra, inst.spec.pgPort));
+        routed.push(await bench(extra, rw.spec.port));
+      }
+      const d = stats(direct.map((x) => x.tps));
+      const t = stats(routed.map((x) => x.tps));
+      const dl = stats(direct.map((x) => x.latencyMs));
+      const tl = stats(routed.map((x) => x.latencyMs));
+      out[workload] = {
+        direct_tps: d,
+        through_rw_tps: t,
+        failed_transactions:
+          routed.reduce((a, x) => a + x.failed, 0) + direct.reduce((a, x) => a + x.failed, 0),
+        rw_vs_direct_median_tps_ratio: Math.round((t.median / d.median) * 1000) / 1000,
+        median_latency_ms: { direct: dl.median, through_rw: tl.median },
+        added_latency_ms: Math.round((tl.median - dl.median) * 1000) / 1000,
       };
     }
     return out;

@@ -52,10 +52,15 @@ export class WorkQueue {
   }
 
   private start(key: string): void {
-    if (!this.pending.delete(key) || this.stopped) return;
+    if (!this.pending.delete(key) || this.stopped) {
+      // A key dropped because the queue stopped may be the last thing stop() waits for.
+      this.wakeIdleWaiters();
+      return;
+    }
     this.running.add(key);
-    this.opts
-      .process(key)
+    // Through a promise, so that a process() that throws synchronously is a failed run too.
+    Promise.resolve()
+      .then(() => this.opts.process(key))
       .then(
         (res) => {
           this.failures.delete(key);
@@ -72,10 +77,14 @@ export class WorkQueue {
       .finally(() => {
         this.running.delete(key);
         if (this.rerun.delete(key)) this.add(key);
-        if (this.running.size === 0 && this.pending.size === 0) {
-          for (const w of this.idleWaiters.splice(0)) w();
-        }
+        this.wakeIdleWaiters();
       });
+  }
+
+  private wakeIdleWaiters(): void {
+    if (this.running.size === 0 && (this.pending.size === 0 || this.stopped)) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
   }
 
   /** Stops scheduling and waits for running work to finish. */

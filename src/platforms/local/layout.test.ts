@@ -87,14 +87,19 @@ describe('HomeLayout socket paths', () => {
 });
 
 describe('findUntraversableAncestor', () => {
-  /** The postgres OS account when there is one; otherwise a uid/gid that owns nothing here. */
+  /**
+   * The postgres OS account, as root would run PostgreSQL. The check only reads modes and
+   * owners, so it runs as any user, as long as that user is not the one in the PgUser (the
+   * folders below would then be its own); then a uid/gid that owns nothing stands in.
+   */
   const postgres = ((): PgUser => {
+    const standIn: PgUser = { name: 'stand-in', uid: 4242, gid: 4242, switchUser: true };
     try {
       const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
       const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-      return { name: 'postgres', uid, gid, switchUser: true };
+      return uid === process.getuid?.() ? standIn : { name: 'postgres', uid, gid, switchUser: true };
     } catch {
-      return { name: 'nobody-here', uid: 4242, gid: 4242, switchUser: true };
+      return standIn;
     }
   })();
 

@@ -36,7 +36,9 @@ function shortSocketPath(preferredDir: string, name: string): string {
   const candidate = join(preferredDir, name);
   if (Buffer.byteLength(candidate) <= MAX_SOCKET_PATH) return candidate;
   const hash = createHash('sha256').update(preferredDir).digest('hex').slice(0, 16);
-  return join(tmpdir(), `pgherd-${hash}`, name);
+  const inTmpdir = join(tmpdir(), `pgherd-${hash}`, name);
+  // TMPDIR itself may be deep: /tmp is always short.
+  return Buffer.byteLength(inTmpdir) <= MAX_SOCKET_PATH ? inTmpdir : join('/tmp', `pgherd-${hash}`, name);
 }
 
 export class HomeLayout {

@@ -308,6 +308,16 @@ describe('the local router', () => {
     expect(router!.snapshot().get(`${NS}/pg-ro`)).toEqual(['pg-1', 'pg-3']);
   });
 
+  it('keeps the sessions of a replica that is briefly unready, but sends it no new clients', async () => {
+    const session = await openClient(ports.ro);
+    expect(await session.ask('who')).toBe('pg-2:who');
+    setInstance(store, 'pg-2', { role: 'replica', ready: false });
+    await vi.waitFor(() => expect(router!.snapshot().get(`${NS}/pg-ro`)).toEqual(['pg-3']), WAIT);
+
+    expect([await whoAnswers(ports.ro), await whoAnswers(ports.ro)]).toEqual(['pg-3', 'pg-3']);
+    expect(await session.ask('still there?')).toBe('pg-2:still there?');
+  });
+
   it('closes the listener and its connections when the Service is deleted', async () => {
     const c = await openClient(ports.ro);
     expect(await c.ask('who')).toBe('pg-2:who');

@@ -37,6 +37,8 @@ export class Router {
   private endpoints = new Map<string, Endpoints>();
   private lastRevision = -1;
   private kernelFingerprint = '';
+  /** Services whose port could not be taken yet. */
+  private readonly failedListeners = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly pollMs: number;
 
@@ -76,7 +78,8 @@ export class Router {
 
   private async refresh(): Promise<void> {
     const rev = this.opts.store.revision();
-    if (rev === this.lastRevision) return;
+    // A service whose port could not be taken is retried on every tick, not only on changes.
+    if (rev === this.lastRevision && this.failedListeners.size === 0) return;
     this.lastRevision = rev;
     const services = this.opts.store.list<ServiceResource>('Service');
     const clusters = this.opts.store.list<ClusterResource>('Cluster');
@@ -108,9 +111,11 @@ export class Router {
     for (const k of [...this.listeners.keys()]) {
       const l = this.listeners.get(k)!;
       const s = services.find((x) => key(x) === k);
-      if (!wanted.has(k) || s === undefined || s.spec.port !== l.service.spec.port)
-        await this.closeListener(k);
+      const moved =
+        s !== undefined && (s.spec.port !== l.service.spec.port || s.spec.host !== l.service.spec.host);
+      if (!wanted.has(k) || s === undefined || moved) await this.closeListener(k);
     }
+    for (const k of [...this.failedListeners]) if (!wanted.has(k)) this.failedListeners.delete(k);
     for (const s of services) {
       const k = key(s);
       const existing = this.listeners.get(k);
@@ -170,14 +175,24 @@ export class Router {
     const l: Listener = { service: s, server: createServer(), connections: new Map(), next: 0 };
     l.server.on('connection', (client) => this.onConnection(l, client));
     return new Promise((resolve) => {
-      l.server.once('error', (err) => {
-        this.opts.logger.error(
-          { err, service: s.metadata.name, port: s.spec.port },
-          `cannot listen on ${s.spec.host}:${s.spec.port} for service ${s.metadata.name}; is another process using the port?`,
-        );
+      const onListenError = (err: Error): void => {
+        if (!this.failedListeners.has(key(s))) {
+          this.opts.logger.error(
+            { err, service: s.metadata.name, port: s.spec.port },
+            `cannot listen on ${s.spec.host}:${s.spec.port} for service ${s.metadata.name}; is another process using the port? retrying`,
+          );
+        }
+        this.failedListeners.add(key(s));
+        l.server.close();
         resolve();
-      });
+      };
+      l.server.once('error', onListenError);
       l.server.listen({ host: s.spec.host, port: s.spec.port }, () => {
+        l.server.off('error', onListenError);
+        l.server.on('error', (err) =>
+          this.opts.logger.error({ err, service: s.metadata.name }, 'service listener error'),
+        );
+        this.failedListeners.delete(key(s));
         this.listeners.set(key(s), l);
         this.opts.logger.info({ service: s.metadata.name, port: s.spec.port }, 'service listening');
         resolve();
