@@ -30,6 +30,8 @@ export async function upCommand(ctx: CliContext, file: string | undefined, timeo
   }
 }
 
+const ROLE_ORDER = ['rw', 'ro', 'r'];
+
 export function connectionHelp(c: ClusterResource, services: ServiceResource[], elapsedMs: number): string {
   const name = c.metadata.name;
   const appSecret = c.spec.bootstrap?.initdb?.secret?.name ?? `${name}-app`;
@@ -37,10 +39,12 @@ export function connectionHelp(c: ClusterResource, services: ServiceResource[], 
     `cluster ${name} is ready in ${(elapsedMs / 1000).toFixed(1)}s: ${c.status?.readyInstances} instance(s), primary ${c.status?.currentPrimary}`,
     '',
     'Services (TLS; the certificate authority is in the secret ' + `${name}-ca):`,
-    ...services.map(
-      (s) =>
-        `  ${s.metadata.name.padEnd(name.length + 4)} ${s.spec.host}:${s.spec.port}  ${{ rw: 'read-write, the primary', ro: 'read-only, the replicas', r: 'read-only, any instance' }[s.spec.role]}`,
-    ),
+    ...[...services]
+      .sort((a, b) => ROLE_ORDER.indexOf(a.spec.role) - ROLE_ORDER.indexOf(b.spec.role))
+      .map(
+        (s) =>
+          `  ${s.metadata.name.padEnd(name.length + 4)} ${s.spec.host}:${s.spec.port}  ${{ rw: 'read-write, the primary', ro: 'read-only, the replicas', r: 'read-only, any instance' }[s.spec.role]}`,
+      ),
     '',
     'Connect as the application user:',
     `  psql "$(npx pgherd get secret ${appSecret} -o jsonpath='{.data.uri}')"`,

@@ -284,7 +284,8 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
         host: s.spec.host,
         port: s.spec.port,
         endpoints: endpoints[s.spec.role].map((e) => e.name),
-      }));
+      }))
+      .sort((a, b) => ['rw', 'ro', 'r'].indexOf(a.role) - ['rw', 'ro', 'r'].indexOf(b.role));
     return {
       cluster: cluster as unknown as ClusterView['cluster'],
       instances: views,
