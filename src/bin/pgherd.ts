@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     // Errors with a PGHERD_ code raised by the platform (no postgres, home not reachable) are
     // the user's to fix.
     if (
-      /^PGHERD_LOCAL_(NO_POSTGRES|HOME_NOT_TRAVERSABLE|NO_POSTGRES_USER|OPERATOR_RUNNING|UNSAFE_PATH|PORT_RANGE)/.test(
+      /^PGHERD_LOCAL_(NO_POSTGRES|HOME_NOT_TRAVERSABLE|NO_POSTGRES_USER|OPERATOR_RUNNING|UNSAFE_PATH|PORT_RANGE|CERTIFICATE_POLICY|ROUTER_MODE)/.test(
         msg,
       )
     ) {

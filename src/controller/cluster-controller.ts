@@ -14,7 +14,7 @@ import {
 import { type ObservedInstance, planTopology, type TopologyAction } from '../core/topology.ts';
 import type { InstanceRuntime } from '../ports/instance-runtime.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
-import { ensureCertificateSecrets, ensureCredentialSecrets } from './cluster-secrets.ts';
+import { type CertificatePolicy, ensureCertificateSecrets, ensureCredentialSecrets } from './cluster-secrets.ts';
 import type { ReconcileResult } from './work-queue.ts';
 
 export interface ClusterControllerDeps {
@@ -24,6 +24,8 @@ export interface ClusterControllerDeps {
   now: () => Date;
   /** Loopback address services and instances bind to. */
   host: string;
+  /** Certificate lifetimes; CNPG's defaults when absent. */
+  certificates?: CertificatePolicy;
 }
 
 const SERVICE_ROLES: ServiceRole[] = ['rw', 'ro', 'r'];
@@ -51,7 +53,8 @@ export class ClusterController {
     }
 
     await this.d.runtime.ensureRouter();
-    await ensureCertificateSecrets(store, cluster, this.d.now());
+    const renewed = await ensureCertificateSecrets(store, cluster, this.d.now(), this.d.certificates);
+    if (renewed.length > 0) log.info({ secrets: renewed }, `renewed certificates ${renewed.join(', ')} before they expire`);
     const services = await this.ensureServices(cluster);
     const rw = services.find((s) => s.spec.role === 'rw')!;
     ensureCredentialSecrets(store, cluster, { host: rw.spec.host, port: rw.spec.port });

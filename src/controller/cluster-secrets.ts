@@ -6,9 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import type { ClusterResource, SecretResource } from '../api/index.ts';
 import { serviceName } from '../api/internal.ts';
-import type { Store } from '../ports/store.ts';
+import { type Store, updateWithRetry } from '../ports/store.ts';
 import { buildJdbcUri, buildPgpassLine, buildUri } from '../postgres/conninfo.ts';
-import { createCa, issueClientCertificate, issueServerCertificate } from '../tls/certificates.ts';
+import {
+  createCa,
+  issueClientCertificate,
+  issueServerCertificate,
+  needsRenewal,
+  renewCa,
+} from '../tls/certificates.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -55,44 +61,73 @@ export function serverAltNames(cluster: ClusterResource): { dnsNames: string[]; 
   return { dnsNames, ipAddresses: ['127.0.0.1'] };
 }
 
-/** Creates the certificate secrets that do not exist yet. */
+/** Certificate lifetimes (CNPG: CERTIFICATE_DURATION 90 days, EXPIRING_CHECK_THRESHOLD 7 days). */
+export interface CertificatePolicy {
+  validityDays: number;
+  renewBeforeDays: number;
+}
+
+export const DEFAULT_CERTIFICATE_POLICY: CertificatePolicy = { validityDays: 90, renewBeforeDays: 7 };
+
+const decode = (s: SecretResource, key: string): string => Buffer.from(s.data[key] ?? '', 'base64').toString('utf8');
+
+/**
+ * Creates the certificate secrets that do not exist yet and renews those that expire within
+ * `renewBeforeDays`. The CA is renewed with its own key (what it signed still verifies); leaf
+ * certificates get new keys. Instance managers pick changed secrets up and reload, without a
+ * restart. Returns the names of the secrets it renewed.
+ */
 export async function ensureCertificateSecrets(
   store: Store,
   cluster: ClusterResource,
   now: Date,
-): Promise<void> {
+  policy: CertificatePolicy = DEFAULT_CERTIFICATE_POLICY,
+): Promise<string[]> {
   const ns = cluster.metadata.namespace;
   const c = cluster.metadata.name;
+  const validityDays = policy.validityDays;
+  const renewed: string[] = [];
+  const expiring = (secret: SecretResource, key: string): boolean =>
+    needsRenewal(decode(secret, key), now, policy.renewBeforeDays);
+  const replace = (name: string, data: Record<string, string>): SecretResource | undefined =>
+    updateWithRetry<SecretResource>(store, 'Secret', ns, name, (sec) => {
+      sec.data = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)]));
+      return sec;
+    });
+
   let caSecret = store.get<SecretResource>('Secret', ns, `${c}-ca`);
   if (caSecret === undefined) {
-    const ca = await createCa({ commonName: c, now });
-    caSecret = store.create(
-      secret(cluster, `${c}-ca`, 'Opaque', { 'ca.crt': ca.certPem, 'ca.key': ca.keyPem }),
-    );
+    const ca = await createCa({ commonName: c, now, validityDays });
+    caSecret = store.create(secret(cluster, `${c}-ca`, 'Opaque', { 'ca.crt': ca.certPem, 'ca.key': ca.keyPem }));
+  } else if (expiring(caSecret, 'ca.crt')) {
+    const ca = await renewCa({ ca: { certPem: decode(caSecret, 'ca.crt'), keyPem: decode(caSecret, 'ca.key') }, now, validityDays });
+    caSecret = replace(`${c}-ca`, { 'ca.crt': ca.certPem, 'ca.key': ca.keyPem }) ?? caSecret;
+    renewed.push(`${c}-ca`);
   }
-  const ca = {
-    certPem: Buffer.from(caSecret.data['ca.crt'] ?? '', 'base64').toString('utf8'),
-    keyPem: Buffer.from(caSecret.data['ca.key'] ?? '', 'base64').toString('utf8'),
-  };
-  if (store.get('Secret', ns, `${c}-server`) === undefined) {
-    const names = serverAltNames(cluster);
-    const cert = await issueServerCertificate({ ca, commonName: `${c}-rw`, ...names, now });
-    store.create(
-      secret(cluster, `${c}-server`, 'kubernetes.io/tls', {
-        'tls.crt': cert.certPem,
-        'tls.key': cert.keyPem,
-      }),
-    );
+  const ca = { certPem: decode(caSecret, 'ca.crt'), keyPem: decode(caSecret, 'ca.key') };
+
+  const leaves: Array<{ name: string; issue: () => Promise<{ certPem: string; keyPem: string }> }> = [
+    {
+      name: `${c}-server`,
+      issue: () => issueServerCertificate({ ca, commonName: `${c}-rw`, ...serverAltNames(cluster), now, validityDays }),
+    },
+    {
+      name: `${c}-replication`,
+      issue: () => issueClientCertificate({ ca, commonName: 'streaming_replica', now, validityDays }),
+    },
+  ];
+  for (const leaf of leaves) {
+    const existing = store.get<SecretResource>('Secret', ns, leaf.name);
+    if (existing !== undefined && !expiring(existing, 'tls.crt')) continue;
+    const cert = await leaf.issue();
+    const data = { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem };
+    if (existing === undefined) store.create(secret(cluster, leaf.name, 'kubernetes.io/tls', data));
+    else {
+      replace(leaf.name, data);
+      renewed.push(leaf.name);
+    }
   }
-  if (store.get('Secret', ns, `${c}-replication`) === undefined) {
-    const cert = await issueClientCertificate({ ca, commonName: 'streaming_replica', now });
-    store.create(
-      secret(cluster, `${c}-replication`, 'kubernetes.io/tls', {
-        'tls.crt': cert.certPem,
-        'tls.key': cert.keyPem,
-      }),
-    );
-  }
+  return renewed;
 }
 
 /** Connection fields of an app/superuser secret for the `-rw` service address. */

@@ -241,6 +241,15 @@ export class InstanceManager {
       this.o.tools,
     );
     await this.ensureStatusServer(instance);
+    if (certsChanged && this.server !== undefined) {
+      // A renewed server certificate: new TLS sessions of the status API use it at once.
+      this.server.setSecureContext({
+        cert: readFileSync(this.certs.serverCert, 'utf8'),
+        key: readFileSync(this.certs.serverKey, 'utf8'),
+        minVersion: 'TLSv1.3',
+      });
+      this.log.info('certificates changed; the status API and PostgreSQL use the new ones');
+    }
 
     // Run steps until the instance is maintained, waits, or is refused; each step is decided
     // afresh from what is observed after the previous one (core/instance-plan.ts).

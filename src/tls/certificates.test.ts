@@ -7,6 +7,7 @@ import {
   issueServerCertificate,
   type KeyPairPem,
   needsRenewal,
+  renewCa,
 } from './certificates.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -92,5 +93,23 @@ describe('certificates', () => {
     expect(needsRenewal(ca.certPem, new Date(expiry.getTime() - 7 * DAY))).toBe(true);
     expect(needsRenewal(ca.certPem, new Date(expiry.getTime() + DAY))).toBe(true);
     expect(needsRenewal(ca.certPem, new Date(expiry.getTime() - 20 * DAY), 30)).toBe(true);
+  });
+});
+
+describe('renewCa', () => {
+  it('keeps the key and subject, extends the validity, and still verifies what the old CA signed', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const ca = await createCa({ commonName: 'renew-me', now, validityDays: 1 });
+    const leaf = await issueServerCertificate({ ca, commonName: 'x', dnsNames: ['x'], ipAddresses: [], now });
+    const later = new Date('2026-06-01T00:00:00Z');
+    const renewed = await renewCa({ ca, now: later, validityDays: 90 });
+    expect(renewed.keyPem).toBe(ca.keyPem);
+    const oldCert = new X509Certificate(ca.certPem);
+    const newCert = new X509Certificate(renewed.certPem);
+    expect(newCert.subject).toBe(oldCert.subject);
+    expect(newCert.serialNumber).not.toBe(oldCert.serialNumber);
+    expect(new Date(newCert.validTo).getTime()).toBeGreaterThan(new Date(oldCert.validTo).getTime());
+    expect(new X509Certificate(leaf.certPem).verify(newCert.publicKey)).toBe(true);
+    expect(newCert.verify(newCert.publicKey)).toBe(true);
   });
 });

@@ -204,3 +204,36 @@ export function needsRenewal(
 ): boolean {
   return certificateExpiry(certPem).getTime() - now.getTime() <= thresholdDays * DAY_MS;
 }
+
+/** Input of renewCa. */
+export interface RenewCaInput {
+  readonly ca: KeyPairPem;
+  readonly now: Date;
+  readonly validityDays?: number;
+}
+
+/**
+ * A new self-signed certificate for an existing CA: same key pair and subject, new validity.
+ * Every certificate the CA signed still verifies against it, so clients can move to the new CA
+ * certificate at their own pace while the old one is valid.
+ */
+export async function renewCa(input: RenewCaInput): Promise<KeyPairPem> {
+  const { cert, key } = await loadCa(input.ca);
+  const publicKey = await cert.publicKey.export(EC_KEY, ['verify'], crypto());
+  const renewed = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: randomSerial(),
+      name: cert.subjectName,
+      ...validity(input.now, input.validityDays ?? DEFAULT_VALIDITY_DAYS),
+      signingAlgorithm: SIGNING,
+      keys: { publicKey, privateKey: key },
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(publicKey, false, crypto()),
+      ],
+    },
+    crypto(),
+  );
+  return { certPem: renewed.toString('pem'), keyPem: input.ca.keyPem };
+}

@@ -29,7 +29,7 @@ export function createHome(): string {
 export function pgherd(
   home: string,
   args: string[],
-  opts: { timeoutMs?: number; input?: string } = {},
+  opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = execFile(
@@ -38,7 +38,7 @@ export function pgherd(
       {
         timeout: opts.timeoutMs ?? 240_000,
         maxBuffer: 32 * 1024 * 1024,
-        env: { ...process.env, PGHERD_HOME: '' },
+        env: { ...process.env, PGHERD_HOME: '', ...(opts.env ?? {}) },
       },
       (err, stdout, stderr) => {
         const code =
@@ -58,7 +58,7 @@ export function pgherd(
 export async function pgherdOk(
   home: string,
   args: string[],
-  opts: { timeoutMs?: number; input?: string } = {},
+  opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {},
 ) {
   const r = await pgherd(home, args, opts);
   if (r.code !== 0)

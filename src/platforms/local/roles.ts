@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import type { InstanceResource } from '../../api/internal.ts';
 import { ClusterController } from '../../controller/cluster-controller.ts';
+import { type CertificatePolicy, DEFAULT_CERTIFICATE_POLICY } from '../../controller/cluster-secrets.ts';
 import { createControlPlane } from '../../controller/control-plane.ts';
 import { OperatorLoop } from '../../controller/operator.ts';
 import { createLogger } from '../../observability/logger.ts';
@@ -36,7 +37,8 @@ export async function runOperator(home: string, entry: string): Promise<void> {
     host: LOOPBACK,
     portRange: process.env['PGHERD_PORT_RANGE'],
   });
-  const controller = new ClusterController({ store, runtime, logger, now: () => new Date(), host: LOOPBACK });
+  const certificates = certificatePolicy(process.env);
+  const controller = new ClusterController({ store, runtime, logger, now: () => new Date(), host: LOOPBACK, certificates });
   const loop = new OperatorLoop({ store, controller, logger });
   let server: Server | undefined;
   let finished: () => void = () => {};
@@ -97,4 +99,29 @@ async function stopEverything(
     await waitForExit(routerPid, routerMarkers(layout), 10_000);
   }
   removeFile(layout.routerPidFile);
+}
+
+/**
+ * Certificate lifetimes from the environment, as CNPG's operator options CERTIFICATE_DURATION
+ * and EXPIRING_CHECK_THRESHOLD (days): PGHERD_CERTIFICATE_DURATION and
+ * PGHERD_CERTIFICATE_RENEW_BEFORE accept 90d, 12h, 30m or 45s.
+ */
+export function certificatePolicy(env: NodeJS.ProcessEnv): CertificatePolicy {
+  const days = (name: string, fallback: number): number => {
+    const text = env[name];
+    if (text === undefined || text === '') return fallback;
+    const m = /^(\d+(?:\.\d+)?)(d|h|m|s)$/.exec(text.trim());
+    if (m === null) throw new Error(`PGHERD_LOCAL_CERTIFICATE_POLICY: ${name}="${text}" must look like 90d, 12h, 30m or 45s`);
+    return Number(m[1]) / { d: 1, h: 24, m: 1440, s: 86_400 }[m[2] as 'd' | 'h' | 'm' | 's'];
+  };
+  const policy = {
+    validityDays: days('PGHERD_CERTIFICATE_DURATION', DEFAULT_CERTIFICATE_POLICY.validityDays),
+    renewBeforeDays: days('PGHERD_CERTIFICATE_RENEW_BEFORE', DEFAULT_CERTIFICATE_POLICY.renewBeforeDays),
+  };
+  if (policy.renewBeforeDays >= policy.validityDays) {
+    throw new Error(
+      'PGHERD_LOCAL_CERTIFICATE_POLICY: PGHERD_CERTIFICATE_RENEW_BEFORE must be shorter than PGHERD_CERTIFICATE_DURATION',
+    );
+  }
+  return policy;
 }
