@@ -790,3 +790,23 @@ describe('loadManifests: bad manifests', () => {
     }
   });
 });
+
+describe('loadManifests: spec.certificates', () => {
+  const cluster = (certificates: string): string =>
+    `apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: c\nspec:\n  storage: {size: 1Gi}\n  certificates:\n${certificates}`;
+
+  it('accepts serverAltDNSNames', () => {
+    const r = loadManifests(cluster('    serverAltDNSNames: [db.example.com, pg.internal]\n'), 'c.yaml');
+    expect(r.errors).toEqual([]);
+    const spec = (r.resources[0] as { spec: { certificates?: { serverAltDNSNames?: string[] } } }).spec;
+    expect(spec.certificates?.serverAltDNSNames).toEqual(['db.example.com', 'pg.internal']);
+  });
+
+  it('refuses user-provided certificate secrets by name, and malformed DNS names', () => {
+    const r = loadManifests(cluster('    serverAltDNSNames: [Not_A_Name]\n    serverTLSSecret: mine\n'), 'c.yaml');
+    expect(r.errors.map((e) => [e.line, e.column, e.path, e.code])).toEqual([
+      [8, 25, 'spec.certificates.serverAltDNSNames[0]', 'PGHERD_API_FORMAT'],
+      [9, 5, 'spec.certificates.serverTLSSecret', 'PGHERD_API_NOT_IMPLEMENTED'],
+    ]);
+  });
+});

@@ -14,7 +14,11 @@ import {
 import { type ObservedInstance, planTopology, type TopologyAction } from '../core/topology.ts';
 import type { InstanceRuntime } from '../ports/instance-runtime.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
-import { type CertificatePolicy, ensureCertificateSecrets, ensureCredentialSecrets } from './cluster-secrets.ts';
+import {
+  type CertificatePolicy,
+  ensureCertificateSecrets,
+  ensureCredentialSecrets,
+} from './cluster-secrets.ts';
 import type { ReconcileResult } from './work-queue.ts';
 
 export interface ClusterControllerDeps {
@@ -54,7 +58,8 @@ export class ClusterController {
 
     await this.d.runtime.ensureRouter();
     const renewed = await ensureCertificateSecrets(store, cluster, this.d.now(), this.d.certificates);
-    if (renewed.length > 0) log.info({ secrets: renewed }, `renewed certificates ${renewed.join(', ')} before they expire`);
+    if (renewed.length > 0)
+      log.info({ secrets: renewed }, `renewed certificates ${renewed.join(', ')} before they expire`);
     const services = await this.ensureServices(cluster);
     const rw = services.find((s) => s.spec.role === 'rw')!;
     ensureCredentialSecrets(store, cluster, { host: rw.spec.host, port: rw.spec.port });

@@ -3,7 +3,7 @@
  * `<cluster>-ca`, `-server`, `-replication` (certificates), `-app` and `-superuser`
  * (basic-auth with connection strings). Existing secrets are never overwritten.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import type { ClusterResource, SecretResource } from '../api/index.ts';
 import { serviceName } from '../api/internal.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
@@ -58,6 +58,9 @@ export function serverAltNames(cluster: ClusterResource): { dnsNames: string[]; 
     const svc = serviceName(cluster.metadata.name, role);
     dnsNames.push(svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`);
   }
+  for (const extra of cluster.spec.certificates?.serverAltDNSNames ?? []) {
+    if (!dnsNames.includes(extra)) dnsNames.push(extra);
+  }
   return { dnsNames, ipAddresses: ['127.0.0.1'] };
 }
 
@@ -69,7 +72,8 @@ export interface CertificatePolicy {
 
 export const DEFAULT_CERTIFICATE_POLICY: CertificatePolicy = { validityDays: 90, renewBeforeDays: 7 };
 
-const decode = (s: SecretResource, key: string): string => Buffer.from(s.data[key] ?? '', 'base64').toString('utf8');
+const decode = (s: SecretResource, key: string): string =>
+  Buffer.from(s.data[key] ?? '', 'base64').toString('utf8');
 
 /**
  * Creates the certificate secrets that do not exist yet and renews those that expire within
@@ -98,27 +102,44 @@ export async function ensureCertificateSecrets(
   let caSecret = store.get<SecretResource>('Secret', ns, `${c}-ca`);
   if (caSecret === undefined) {
     const ca = await createCa({ commonName: c, now, validityDays });
-    caSecret = store.create(secret(cluster, `${c}-ca`, 'Opaque', { 'ca.crt': ca.certPem, 'ca.key': ca.keyPem }));
+    caSecret = store.create(
+      secret(cluster, `${c}-ca`, 'Opaque', { 'ca.crt': ca.certPem, 'ca.key': ca.keyPem }),
+    );
   } else if (expiring(caSecret, 'ca.crt')) {
-    const ca = await renewCa({ ca: { certPem: decode(caSecret, 'ca.crt'), keyPem: decode(caSecret, 'ca.key') }, now, validityDays });
+    const ca = await renewCa({
+      ca: { certPem: decode(caSecret, 'ca.crt'), keyPem: decode(caSecret, 'ca.key') },
+      now,
+      validityDays,
+    });
     caSecret = replace(`${c}-ca`, { 'ca.crt': ca.certPem, 'ca.key': ca.keyPem }) ?? caSecret;
     renewed.push(`${c}-ca`);
   }
   const ca = { certPem: decode(caSecret, 'ca.crt'), keyPem: decode(caSecret, 'ca.key') };
 
-  const leaves: Array<{ name: string; issue: () => Promise<{ certPem: string; keyPem: string }> }> = [
+  const wantedNames = serverAltNames(cluster);
+  const leaves: Array<{
+    name: string;
+    /** True when the certificate no longer says what the spec asks (serverAltDNSNames changed). */
+    stale: (existing: SecretResource) => boolean;
+    issue: () => Promise<{ certPem: string; keyPem: string }>;
+  }> = [
     {
       name: `${c}-server`,
-      issue: () => issueServerCertificate({ ca, commonName: `${c}-rw`, ...serverAltNames(cluster), now, validityDays }),
+      stale: (existing) => {
+        const san = new X509Certificate(decode(existing, 'tls.crt')).subjectAltName ?? '';
+        return wantedNames.dnsNames.some((n) => !san.split(', ').includes(`DNS:${n}`));
+      },
+      issue: () => issueServerCertificate({ ca, commonName: `${c}-rw`, ...wantedNames, now, validityDays }),
     },
     {
       name: `${c}-replication`,
+      stale: () => false,
       issue: () => issueClientCertificate({ ca, commonName: 'streaming_replica', now, validityDays }),
     },
   ];
   for (const leaf of leaves) {
     const existing = store.get<SecretResource>('Secret', ns, leaf.name);
-    if (existing !== undefined && !expiring(existing, 'tls.crt')) continue;
+    if (existing !== undefined && !expiring(existing, 'tls.crt') && !leaf.stale(existing)) continue;
     const cert = await leaf.issue();
     const data = { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem };
     if (existing === undefined) store.create(secret(cluster, leaf.name, 'kubernetes.io/tls', data));

@@ -107,4 +107,39 @@ describe('certificate renewal', () => {
     const logs = await pgherdOk(home, ['logs', 'rot', 'rot-1']);
     expect(logs.stdout).toContain('certificates changed; the status API and PostgreSQL use the new ones');
   });
+
+  it('adds serverAltDNSNames to the server certificate when the cluster asks for them', async () => {
+    writeFileSync(
+      join(home, 'rot.yaml'),
+      `${manifest}  certificates:\n    serverAltDNSNames:\n      - db.example.com\n`,
+    );
+    await pgherdOk(home, ['apply', '-f', join(home, 'rot.yaml')], { env: SHORT });
+    const san = await eventually('the server certificate to carry db.example.com', async () => {
+      const names =
+        new X509Certificate(await secretValue(home, 'rot-server', 'tls.crt')).subjectAltName ?? '';
+      return names.includes('DNS:db.example.com') ? names : undefined;
+    });
+    expect(san).toContain('DNS:rot-rw.default.svc');
+    const ca = await secretValue(home, 'rot-ca', 'ca.crt');
+    const password = await secretValue(home, 'rot-app', 'password');
+    const port = await servicePort(home, 'rot-rw');
+    await eventually('PostgreSQL to present it', async () => {
+      const c = new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user: 'app',
+        password,
+        database: 'app',
+        ssl: { ca, servername: 'db.example.com' },
+      });
+      c.on('error', () => {});
+      try {
+        await c.connect();
+        await c.end();
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+  });
 });

@@ -385,6 +385,14 @@ export const clusterSpecSchema = z.strictObject({
   replicationSlots: replicationSlots.prefault({}),
   bootstrap: bootstrap.prefault({}),
   superuserSecret: secretReference.optional(),
+  certificates: z
+    .strictObject({
+      /** Extra DNS names for the server certificate (CNPG's serverAltDNSNames). */
+      serverAltDNSNames: z
+        .array(z.string().superRefine(refineWith(checkDns1123Subdomain, 'PGHERD_API_FORMAT')))
+        .optional(),
+    })
+    .optional(),
   enableSuperuserAccess: z.boolean().default(false),
   storage: storage.prefault({}),
   walStorage: storage.optional(),

@@ -38,7 +38,14 @@ export async function runOperator(home: string, entry: string): Promise<void> {
     portRange: process.env['PGHERD_PORT_RANGE'],
   });
   const certificates = certificatePolicy(process.env);
-  const controller = new ClusterController({ store, runtime, logger, now: () => new Date(), host: LOOPBACK, certificates });
+  const controller = new ClusterController({
+    store,
+    runtime,
+    logger,
+    now: () => new Date(),
+    host: LOOPBACK,
+    certificates,
+  });
   const loop = new OperatorLoop({ store, controller, logger });
   let server: Server | undefined;
   let finished: () => void = () => {};
@@ -111,7 +118,10 @@ export function certificatePolicy(env: NodeJS.ProcessEnv): CertificatePolicy {
     const text = env[name];
     if (text === undefined || text === '') return fallback;
     const m = /^(\d+(?:\.\d+)?)(d|h|m|s)$/.exec(text.trim());
-    if (m === null) throw new Error(`PGHERD_LOCAL_CERTIFICATE_POLICY: ${name}="${text}" must look like 90d, 12h, 30m or 45s`);
+    if (m === null)
+      throw new Error(
+        `PGHERD_LOCAL_CERTIFICATE_POLICY: ${name}="${text}" must look like 90d, 12h, 30m or 45s`,
+      );
     return Number(m[1]) / { d: 1, h: 24, m: 1440, s: 86_400 }[m[2] as 'd' | 'h' | 'm' | 's'];
   };
   const policy = {
