@@ -803,7 +803,10 @@ describe('loadManifests: spec.certificates', () => {
   });
 
   it('refuses user-provided certificate secrets by name, and malformed DNS names', () => {
-    const r = loadManifests(cluster('    serverAltDNSNames: [Not_A_Name]\n    serverTLSSecret: mine\n'), 'c.yaml');
+    const r = loadManifests(
+      cluster('    serverAltDNSNames: [Not_A_Name]\n    serverTLSSecret: mine\n'),
+      'c.yaml',
+    );
     expect(r.errors.map((e) => [e.line, e.column, e.path, e.code])).toEqual([
       [8, 25, 'spec.certificates.serverAltDNSNames[0]', 'PGHERD_API_FORMAT'],
       [9, 5, 'spec.certificates.serverTLSSecret', 'PGHERD_API_NOT_IMPLEMENTED'],

@@ -65,14 +65,30 @@ export class ClusterController {
     ensureCredentialSecrets(store, cluster, { host: rw.spec.host, port: rw.spec.port });
 
     const instances = this.instancesOf(cluster);
-    const observed: ObservedInstance[] = instances.map((i) => ({
-      name: i.metadata.name,
-      serial: i.spec.serial,
-      managerAlive: this.d.runtime.isManagerAlive(i),
-      ready: i.status?.ready === true,
-      role: i.status?.role ?? 'unknown',
-      phase: i.status?.phase,
-    }));
+    const observed: ObservedInstance[] = instances.map((i) => {
+      const managerAlive = this.d.runtime.isManagerAlive(i);
+      // Readiness is reported by the instance manager; without one (killed, machine restarted)
+      // the last report is stale and must not keep the instance in the services.
+      if (!managerAlive && i.status?.ready === true) {
+        updateWithRetry<InstanceResource>(store, 'Instance', namespace, i.metadata.name, (x) => {
+          x.status = {
+            ...(x.status ?? {}),
+            ready: false,
+            phaseReason: 'the instance manager is not running',
+          };
+          return x;
+        });
+        if (i.status !== undefined) i.status.ready = false;
+      }
+      return {
+        name: i.metadata.name,
+        serial: i.spec.serial,
+        managerAlive,
+        ready: i.status?.ready === true,
+        role: i.status?.role ?? 'unknown',
+        phase: i.status?.phase,
+      };
+    });
     const status = cluster.status ?? {};
     const plan = planTopology(
       {
@@ -265,5 +281,39 @@ export class ClusterController {
     await runtime.destroyClusterData(ns, name);
     store.delete('Cluster', ns, name);
     log.info('cluster deleted: instances stopped, data removed');
+  }
+}
+
+/**
+ * After `pgherd down` stopped every instance: no cluster or instance may still read as ready
+ * (a `wait --for ready` right after the next `up` would otherwise return before anything runs).
+ */
+export function recordStopped(store: Store, now: Date, reason: string): void {
+  for (const i of store.list<InstanceResource>('Instance')) {
+    updateWithRetry<InstanceResource>(store, 'Instance', i.metadata.namespace, i.metadata.name, (x) => {
+      if (x.status?.ready !== true && x.status?.phase === 'Stopped') return undefined;
+      x.status = { ...(x.status ?? {}), ready: false, phase: 'Stopped', phaseReason: reason };
+      return x;
+    });
+  }
+  for (const c of store.list<ClusterResource>('Cluster')) {
+    updateWithRetry<ClusterResource>(store, 'Cluster', c.metadata.namespace, c.metadata.name, (x) => {
+      const conditions = (x.status?.conditions ?? []).filter((k) => k.type !== 'Ready');
+      conditions.push({
+        type: 'Ready',
+        status: 'False',
+        reason: 'Stopped',
+        message: reason,
+        lastTransitionTime: now.toISOString(),
+      });
+      x.status = {
+        ...(x.status ?? {}),
+        phase: 'Stopped',
+        phaseReason: reason,
+        readyInstances: 0,
+        conditions,
+      };
+      return x;
+    });
   }
 }

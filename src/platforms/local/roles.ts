@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import type { InstanceResource } from '../../api/internal.ts';
-import { ClusterController } from '../../controller/cluster-controller.ts';
+import { ClusterController, recordStopped } from '../../controller/cluster-controller.ts';
 import { type CertificatePolicy, DEFAULT_CERTIFICATE_POLICY } from '../../controller/cluster-secrets.ts';
 import { createControlPlane } from '../../controller/control-plane.ts';
 import { OperatorLoop } from '../../controller/operator.ts';
@@ -58,7 +58,10 @@ export async function runOperator(home: string, entry: string): Promise<void> {
     stopping = true;
     logger.info({ stopInstances }, 'control plane stopping');
     await loop.stop();
-    if (stopInstances) await stopEverything(layout, store.list<InstanceResource>('Instance'), logger);
+    if (stopInstances) {
+      await stopEverything(layout, store.list<InstanceResource>('Instance'), logger);
+      recordStopped(store, new Date(), 'stopped by `pgherd down`; `pgherd up` starts it again');
+    }
     server?.close();
     store.close();
     releasePidFile(layout.operatorPidFile);
