@@ -4,7 +4,7 @@
  * `Instance` (one PostgreSQL instance and its instance manager, like a Pod + PVC).
  * Users read them (`pgherd get service|instance`) but never apply them.
  */
-import type { ObjectMeta } from './index.ts';
+import type { ClusterResource, ObjectMeta } from './index.ts';
 
 /** Which instances a service selects, as CNPG's -rw / -ro / -r. */
 export type ServiceRole = 'rw' | 'ro' | 'r';
@@ -67,4 +67,9 @@ export function haSlotName(instance: string, prefix = '_cnpg_'): string {
 /** Service name for a cluster role. */
 export function serviceName(cluster: string, role: ServiceRole): string {
   return `${cluster}-${role}`;
+}
+
+/** The cluster's data exists (its Initialized condition is true): never initdb it again. */
+export function isClusterInitialized(cluster: ClusterResource): boolean {
+  return (cluster.status?.conditions ?? []).some((c) => c.type === 'Initialized' && c.status === 'True');
 }

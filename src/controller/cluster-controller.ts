@@ -7,6 +7,7 @@ import type { ClusterResource, SecretResource } from '../api/index.ts';
 import {
   type InstanceResource,
   instanceName,
+  isClusterInitialized,
   type ServiceResource,
   type ServiceRole,
   serviceName,
@@ -96,7 +97,7 @@ export class ClusterController {
         latestGeneratedNode: status.latestGeneratedNode ?? 0,
         currentPrimary: status.currentPrimary,
         targetPrimary: status.targetPrimary,
-        initialized: (status.conditions ?? []).some((c) => c.type === 'Initialized' && c.status === 'True'),
+        initialized: isClusterInitialized(cluster),
       },
       observed,
       (serial) => instanceName(name, serial),

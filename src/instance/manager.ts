@@ -12,7 +12,12 @@ import type { Server } from 'node:https';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ClusterResource, SecretResource } from '../api/index.ts';
-import { haSlotName, type InstanceResource, type InstanceStatus } from '../api/internal.ts';
+import {
+  haSlotName,
+  type InstanceResource,
+  type InstanceStatus,
+  isClusterInitialized,
+} from '../api/internal.ts';
 import { type InstanceObservation, planInstance } from '../core/instance-plan.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
 import {
@@ -317,7 +322,7 @@ export class InstanceManager {
     return {
       isTargetPrimary: cluster.status?.targetPrimary === this.o.instance,
       isCurrentPrimary: cluster.status?.currentPrimary === this.o.instance,
-      clusterInitialized: isInitialized(cluster),
+      clusterInitialized: isClusterInitialized(cluster),
       initdbDone: existsSync(join(dirs.dir, INITDB_DONE)),
       bootstrapDone: existsSync(join(dirs.dir, BOOTSTRAP_DONE)),
       dataValid:
@@ -691,8 +696,4 @@ export class InstanceManager {
       /* the instance may be gone */
     }
   }
-}
-
-function isInitialized(cluster: ClusterResource): boolean {
-  return (cluster.status?.conditions ?? []).some((x) => x.type === 'Initialized' && x.status === 'True');
 }

@@ -1,10 +1,17 @@
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHome, destroyHome, eventually, pgherdOk, secretValue, servicePort } from '../harness/home.ts';
+import {
+  createHome,
+  destroyHome,
+  eventually,
+  pgherdOk,
+  runProgram,
+  secretValue,
+  servicePort,
+} from '../harness/home.ts';
 
 const manifest = `
 apiVersion: postgresql.cnpg.io/v1
@@ -19,19 +26,6 @@ spec:
 
 // Certificates valid 90 s and renewed 75 s before expiry: a renewal about every 15 s.
 const SHORT = { PGHERD_CERTIFICATE_DURATION: '90s', PGHERD_CERTIFICATE_RENEW_BEFORE: '75s' };
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      cmd,
-      args,
-      { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
-      },
-    );
-  });
-}
 
 describe('certificate renewal', () => {
   let home: string;
@@ -61,8 +55,8 @@ describe('certificate renewal', () => {
       PGDATABASE: 'app',
     };
     const bin = '/usr/lib/postgresql/15/bin/pgbench';
-    expect((await run(bin, ['-i', '-s', '1', '-q'], env)).code).toBe(0);
-    const bench = run(bin, ['-c', '4', '-j', '2', '-T', '40', '-n'], env);
+    expect((await runProgram(bin, ['-i', '-s', '1', '-q'], env)).code).toBe(0);
+    const bench = runProgram(bin, ['-c', '4', '-j', '2', '-T', '40', '-n'], env);
 
     // While pgbench runs, new verify-full connections keep working across renewals, and the
     // server presents the renewed certificate.

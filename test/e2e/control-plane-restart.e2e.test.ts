@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import {
   eventually,
   isAliveProcess,
   pgherdOk,
+  runProgram,
   secretValue,
   servicePort,
 } from '../harness/home.ts';
@@ -22,19 +22,6 @@ spec:
   storage:
     size: 1Gi
 `;
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      cmd,
-      args,
-      { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
-      },
-    );
-  });
-}
 
 describe('a control-plane restart', () => {
   let home: string;
@@ -57,9 +44,9 @@ describe('a control-plane restart', () => {
       PGDATABASE: 'app',
     };
     const bin = '/usr/lib/postgresql/15/bin/pgbench';
-    const init = await run(bin, ['-i', '-s', '1', '-q'], env);
+    const init = await runProgram(bin, ['-i', '-s', '1', '-q'], env);
     expect(init.code, init.out).toBe(0);
-    const bench = run(bin, ['-c', '4', '-j', '2', '-T', '12', '-n', '-P', '2'], env);
+    const bench = runProgram(bin, ['-c', '4', '-j', '2', '-T', '12', '-n', '-P', '2'], env);
     await new Promise((r) => setTimeout(r, 3000));
     const operatorPid = Number(readFileSync(join(home, 'operator.pid'), 'utf8'));
     process.kill(operatorPid, 'SIGKILL');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  clusterStatus,
   createHome,
   destroyHome,
   eventually,
@@ -22,8 +23,7 @@ interface StatusJson {
     managerPid: number | null;
   }>;
 }
-const status = async (home: string): Promise<StatusJson> =>
-  JSON.parse((await pgherdOk(home, ['status', NAME, '-o', 'json'])).stdout) as StatusJson;
+const status = (home: string): Promise<StatusJson> => clusterStatus<StatusJson>(home, NAME);
 
 async function psql(home: string, sql: string, db = 'postgres'): Promise<string> {
   return (await pgherdOk(home, ['psql', NAME, '--', '-d', db, '-Atc', sql])).stdout.trim();

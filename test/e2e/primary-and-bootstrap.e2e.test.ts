@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  clusterStatus,
   createHome,
   destroyHome,
   eventually,
@@ -24,8 +25,7 @@ interface StatusJson {
     phaseReason: string;
   }>;
 }
-const status = async (home: string, c: string): Promise<StatusJson> =>
-  JSON.parse((await pgherdOk(home, ['status', c, '-o', 'json'])).stdout) as StatusJson;
+const status = (home: string, c: string): Promise<StatusJson> => clusterStatus<StatusJson>(home, c);
 
 const full = `
 apiVersion: postgresql.cnpg.io/v1

@@ -1,7 +1,15 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appClient, createHome, destroyHome, eventually, isAliveProcess, pgherdOk } from '../harness/home.ts';
+import {
+  appClient,
+  clusterStatus,
+  createHome,
+  destroyHome,
+  eventually,
+  isAliveProcess,
+  pgherdOk,
+} from '../harness/home.ts';
 
 interface StatusJson {
   instances: Array<{
@@ -13,9 +21,8 @@ interface StatusJson {
   }>;
 }
 
-async function status(home: string, cluster: string): Promise<StatusJson> {
-  return JSON.parse((await pgherdOk(home, ['status', cluster, '-o', 'json'])).stdout) as StatusJson;
-}
+const status = (home: string, cluster: string): Promise<StatusJson> =>
+  clusterStatus<StatusJson>(home, cluster);
 
 const manifest = `
 apiVersion: postgresql.cnpg.io/v1

@@ -180,3 +180,29 @@ export async function eventually<T>(
     `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`,
   );
 }
+
+/** Runs a program (pgbench, psql) to completion with extra environment; never throws. */
+export function runProgram(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string }> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      cmd,
+      args,
+      { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolvePromise({
+          code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+          out: `${stdout}${stderr}`,
+        });
+      },
+    );
+  });
+}
+
+/** `pgherd status CLUSTER -o json`, parsed. */
+export async function clusterStatus<T>(home: string, cluster: string): Promise<T> {
+  return JSON.parse((await pgherdOk(home, ['status', cluster, '-o', 'json'])).stdout) as T;
+}

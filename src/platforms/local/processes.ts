@@ -6,18 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { isProcessAlive } from '../../instance/postmaster.ts';
 
-/** True when `pid` runs and its command line contains every marker. */
+/** True when `pid` runs (not a zombie) and its command line contains every marker. */
 export function isOurProcess(pid: number, markers: readonly string[]): boolean {
+  if (!isProcessAlive(pid)) return false;
   try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state === 'Z' || state === 'X') return false;
     const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     return markers.every((m) => args.includes(m));
   } catch {
