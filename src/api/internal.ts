@@ -73,3 +73,14 @@ export function serviceName(cluster: string, role: ServiceRole): string {
 export function isClusterInitialized(cluster: ClusterResource): boolean {
   return (cluster.status?.conditions ?? []).some((c) => c.type === 'Initialized' && c.status === 'True');
 }
+
+/**
+ * Set on a Cluster or an Instance to ask for its removal: the owner tears it down (an instance
+ * manager stops PostgreSQL and exits) and the object is deleted only once that is done.
+ */
+export const DELETION_ANNOTATION = 'pgherd.io/deletion-requested';
+
+/** True when removal of the object was requested. */
+export function isDeletionRequested(obj: { metadata: { annotations?: Record<string, string> } }): boolean {
+  return obj.metadata.annotations?.[DELETION_ANNOTATION] !== undefined;
+}

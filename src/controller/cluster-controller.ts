@@ -5,9 +5,11 @@
 import type { Logger } from 'pino';
 import type { ClusterResource, SecretResource } from '../api/index.ts';
 import {
+  DELETION_ANNOTATION,
   type InstanceResource,
   instanceName,
   isClusterInitialized,
+  isDeletionRequested,
   type ServiceResource,
   type ServiceRole,
   serviceName,
@@ -36,7 +38,7 @@ export interface ClusterControllerDeps {
 const SERVICE_ROLES: ServiceRole[] = ['rw', 'ro', 'r'];
 
 /** Deletion is requested by setting this annotation; the controller tears down, then deletes. */
-export const DELETION_ANNOTATION = 'pgherd.io/deletion-requested';
+export { DELETION_ANNOTATION } from '../api/internal.ts';
 
 export class ClusterController {
   private readonly d: ClusterControllerDeps;
@@ -71,7 +73,10 @@ export class ClusterController {
       // Readiness is reported by the instance manager; without one (killed, machine restarted)
       // the last report is stale and must not keep the instance in the services.
       if (!managerAlive && i.status?.ready === true) {
+        const stalePid = i.status?.managerPid;
         updateWithRetry<InstanceResource>(store, 'Instance', namespace, i.metadata.name, (x) => {
+          // A manager that restarted meanwhile has written its own status: keep it.
+          if (x.status?.managerPid !== stalePid) return undefined;
           x.status = {
             ...(x.status ?? {}),
             ready: false,
@@ -199,10 +204,29 @@ export class ClusterController {
         return;
       }
       case 'deleteInstance':
-        store.delete('Instance', ns, action.name);
-        await runtime.destroyInstance(ns, cluster.metadata.name, action.name, cluster.spec.stopDelay * 1000);
+        await this.removeInstance(ns, cluster, action.name);
         return;
     }
+  }
+
+  /**
+   * Removes an instance: its record is marked for deletion (the manager stops PostgreSQL and
+   * exits), its processes and data are removed, and only then the record is deleted. A failure
+   * (PostgreSQL that does not stop) leaves the record, so the next pass tries again and the data
+   * is never removed under a running postmaster.
+   */
+  private async removeInstance(ns: string, cluster: ClusterResource, name: string): Promise<void> {
+    const { store, runtime } = this.d;
+    updateWithRetry<InstanceResource>(store, 'Instance', ns, name, (i) => {
+      if (isDeletionRequested(i)) return undefined;
+      i.metadata.annotations = {
+        ...(i.metadata.annotations ?? {}),
+        [DELETION_ANNOTATION]: this.d.now().toISOString(),
+      };
+      return i;
+    });
+    await runtime.destroyInstance(ns, cluster.metadata.name, name, cluster.spec.stopDelay * 1000);
+    store.delete('Instance', ns, name);
   }
 
   private writeStatus(cluster: ClusterResource, phase: string, phaseReason: string): void {
@@ -266,10 +290,7 @@ export class ClusterController {
       return c;
     });
     const instances = this.instancesOf(cluster);
-    for (const i of instances) store.delete('Instance', ns, i.metadata.name);
-    await Promise.all(
-      instances.map((i) => runtime.destroyInstance(ns, name, i.metadata.name, cluster.spec.stopDelay * 1000)),
-    );
+    await Promise.all(instances.map((i) => this.removeInstance(ns, cluster, i.metadata.name)));
     for (const role of SERVICE_ROLES) store.delete('Service', ns, serviceName(name, role));
     for (const s of store.list<SecretResource>('Secret', ns)) {
       if (

@@ -126,8 +126,12 @@ export async function ensureCertificateSecrets(
     {
       name: `${c}-server`,
       stale: (existing) => {
-        const san = new X509Certificate(decode(existing, 'tls.crt')).subjectAltName ?? '';
-        return wantedNames.dnsNames.some((n) => !san.split(', ').includes(`DNS:${n}`));
+        const san = (new X509Certificate(decode(existing, 'tls.crt')).subjectAltName ?? '').split(', ');
+        const have = san.filter((x) => x.startsWith('DNS:')).map((x) => x.slice(4));
+        // Both ways: a name added to serverAltDNSNames, or one removed from it.
+        return (
+          have.length !== wantedNames.dnsNames.length || wantedNames.dnsNames.some((n) => !have.includes(n))
+        );
       },
       issue: () => issueServerCertificate({ ca, commonName: `${c}-rw`, ...wantedNames, now, validityDays }),
     },

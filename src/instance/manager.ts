@@ -17,6 +17,7 @@ import {
   type InstanceResource,
   type InstanceStatus,
   isClusterInitialized,
+  isDeletionRequested,
 } from '../api/internal.ts';
 import { type InstanceObservation, planInstance } from '../core/instance-plan.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
@@ -78,6 +79,7 @@ export interface InstanceManagerOptions {
 const INITDB_DONE = '.initdb-done';
 const BOOTSTRAP_DONE = '.bootstrap-done';
 const CLONE_IN_PROGRESS = '.clone-in-progress';
+const POSTINIT_STARTED = '.post-init-started';
 
 export class InstanceManager {
   private readonly log: Logger;
@@ -92,7 +94,8 @@ export class InstanceManager {
   private lastProbe: ProbeResult | undefined;
   private lastProbeError: string | undefined;
   private probeFailures = 0;
-  private lastWrittenStatus = '';
+  /** Configuration or certificates changed and PostgreSQL has not reloaded them yet. */
+  private pendingReload = false;
   /** PostgreSQL was started (or adopted) and answered; cleared when it stops. */
   private startupComplete = false;
   private lastStatusServerError: string | undefined;
@@ -116,10 +119,19 @@ export class InstanceManager {
   /** Runs until `stop()` or until the instance is deleted. */
   async run(): Promise<void> {
     const adopted = this.postmaster.adopt();
-    if (adopted) this.log.info({ postmasterPid: this.postmaster.pid }, 'adopted a running PostgreSQL');
+    if (adopted) {
+      this.log.info({ postmasterPid: this.postmaster.pid }, 'adopted a running PostgreSQL');
+      this.pendingReload = true;
+    }
     // Deletion is noticed even while a long step (pg_basebackup, a start wait) runs.
     this.deletionWatch = setInterval(() => {
-      if (this.read().instance === undefined) this.markDeleted();
+      try {
+        const { instance } = this.read();
+        if (instance === undefined || isDeletionRequested(instance)) this.markDeleted();
+      } catch (err) {
+        // A busy or unreadable store must not crash the manager in the middle of a clone.
+        this.log.warn({ err }, 'cannot check whether the instance was deleted');
+      }
     }, 500);
     this.logTail = new LogTail(join(this.o.dirs.pgLogDir, 'postgres.json'), this.o.pgLogger, !adopted);
     this.logTail.start();
@@ -230,7 +242,7 @@ export class InstanceManager {
 
   private async reconcile(): Promise<void> {
     const { instance, cluster } = this.read();
-    if (instance === undefined || cluster === undefined) {
+    if (instance === undefined || cluster === undefined || isDeletionRequested(instance)) {
       this.markDeleted();
       return;
     }
@@ -292,7 +304,13 @@ export class InstanceManager {
           this.startupComplete = false;
           throw new Error(`${step.code}: ${step.reason}`);
         case 'maintain':
-          if (this.writeConfig(cluster, instance) || certsChanged) await this.reload();
+          // A reload that failed (or never happened: the manager was replaced after writing the
+          // files) is retried until it succeeds; an adopted postmaster is reloaded once.
+          if (this.writeConfig(cluster, instance) || certsChanged) this.pendingReload = true;
+          if (this.pendingReload) {
+            await this.reload();
+            this.pendingReload = false;
+          }
           await this.refreshProbe();
           if (this.lastProbe !== undefined) {
             this.startupComplete = true;
@@ -323,7 +341,10 @@ export class InstanceManager {
       isTargetPrimary: cluster.status?.targetPrimary === this.o.instance,
       isCurrentPrimary: cluster.status?.currentPrimary === this.o.instance,
       clusterInitialized: isClusterInitialized(cluster),
-      initdbDone: existsSync(join(dirs.dir, INITDB_DONE)),
+      // initdb counts as done only while no post-init SQL started without finishing.
+      initdbDone:
+        existsSync(join(dirs.dir, INITDB_DONE)) &&
+        (!existsSync(join(dirs.dir, POSTINIT_STARTED)) || existsSync(join(dirs.dir, BOOTSTRAP_DONE))),
       bootstrapDone: existsSync(join(dirs.dir, BOOTSTRAP_DONE)),
       dataValid:
         !cloneInterrupted &&
@@ -371,6 +392,7 @@ export class InstanceManager {
     this.publishStatus();
     rmSync(join(this.o.dirs.dir, INITDB_DONE), { force: true });
     rmSync(join(this.o.dirs.dir, BOOTSTRAP_DONE), { force: true });
+    rmSync(join(this.o.dirs.dir, POSTINIT_STARTED), { force: true });
     rmSync(this.o.dirs.walDir, { recursive: true, force: true });
     await runInitdb(
       this.o.tools,
@@ -530,6 +552,9 @@ export class InstanceManager {
   private async postInit(cluster: ClusterResource): Promise<void> {
     this.setPhase('Initializing', 'running the post-init SQL');
     this.publishStatus();
+    // If this manager dies during the SQL, its successor must not run it twice (user statements
+    // are not idempotent): the marker makes it start the bootstrap over instead.
+    writeFileSync(join(this.o.dirs.dir, POSTINIT_STARTED), `${new Date().toISOString()}\n`, { mode: 0o600 });
     try {
       await this.runPostInitSql(cluster);
     } catch (err) {
@@ -665,13 +690,15 @@ export class InstanceManager {
       ...(r.systemId !== null ? { systemId: r.systemId } : {}),
       sessionId: r.sessionId,
     };
+    // Compared with what the store holds, not with what we last wrote: someone else (the
+    // controller clearing a stale ready flag) may have changed it since.
     const fingerprint = JSON.stringify(status);
-    if (fingerprint === this.lastWrittenStatus) return;
     updateWithRetry<InstanceResource>(this.o.store, 'Instance', this.o.namespace, this.o.instance, (i) => {
+      const { lastUpdate: _ignored, ...stored } = i.status ?? {};
+      if (JSON.stringify(stored) === fingerprint) return undefined;
       i.status = { ...status, lastUpdate: new Date().toISOString() };
       return i;
     });
-    this.lastWrittenStatus = fingerprint;
   }
 
   private async shutdownPostgres(): Promise<void> {

@@ -11,6 +11,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -67,13 +68,19 @@ export function writeIfChanged(path: string, content: string, mode: number, tool
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(tmp, 'wx', mode);
   try {
-    writeSync(fd, content);
-    if (tools.account.switchUser) fchownSync(fd, tools.account.uid, tools.account.gid);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, content);
+      if (tools.account.switchUser) fchownSync(fd, tools.account.uid, tools.account.gid);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    // No half-written temp file may stay (it would sit in PGDATA and in base backups).
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, path);
   return true;
 }
 

@@ -69,8 +69,9 @@ export function createNftRoutes(home: string): KernelRoutes {
     remove() {
       try {
         nft(`table ip ${table}\ndelete table ip ${table}\n`);
-      } catch {
-        /* already gone */
+      } catch (err) {
+        // Not installed: there can be no table. Anything else is a table we could not remove.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     },
   };

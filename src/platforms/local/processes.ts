@@ -5,7 +5,16 @@
  * for ours.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { isProcessAlive } from '../../instance/postmaster.ts';
 
 /** True when `pid` runs (not a zombie) and its command line contains every marker. */
@@ -35,24 +44,49 @@ export interface SpawnDetachedOptions {
 }
 
 /**
- * Takes `pidFile` for this process: created exclusively, so of two processes started for the
- * same role only one wins. A file left by a dead process (or one whose pid now belongs to
- * something else) is stale and replaced. Returns the live holder's pid when another has it.
+ * Takes `pidFile` for this process, so that of two processes started for the same role only one
+ * runs. The file appears complete and atomically (a hard link of a finished temp file: a reader
+ * never sees it empty), and a stale file (its process is gone, or its pid now belongs to
+ * something else) is replaced under a second exclusive file, so two processes that both find it
+ * stale cannot both take it. Returns the live holder's pid when another process has it.
  */
 export function acquirePidFile(
   pidFile: string,
   markers: readonly string[],
 ): { ok: true } | { ok: false; holder: number } {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(pidFile, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return { ok: true };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  const tmp = `${pidFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      try {
+        linkSync(tmp, pidFile);
+        return { ok: true };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const holder = readLivePid(pidFile, markers);
+      if (holder !== undefined && holder !== process.pid) return { ok: false, holder };
+      const takeover = `${pidFile}.takeover`;
+      try {
+        writeFileSync(takeover, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      } catch {
+        // Someone else is replacing the stale file; a takeover file left by a crash expires.
+        try {
+          if (Date.now() - statSync(takeover).mtimeMs > 10_000) removeFile(takeover);
+        } catch {
+          /* gone */
+        }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+        continue;
+      }
+      try {
+        if (readLivePid(pidFile, markers) === undefined) removeFile(pidFile);
+      } finally {
+        removeFile(takeover);
+      }
     }
-    const holder = readLivePid(pidFile, markers);
-    if (holder !== undefined && holder !== process.pid) return { ok: false, holder };
-    removeFile(pidFile);
+  } finally {
+    removeFile(tmp);
   }
   throw new Error(`cannot take ${pidFile}: it keeps being re-created by another process`);
 }

@@ -12,6 +12,7 @@ import { createLogger } from '../../observability/logger.ts';
 import { startApiServer } from './api-server.ts';
 import { createLocalInstanceClient } from './instance-client.ts';
 import { LocalInstanceRuntime, managerMarkers, operatorMarkers, routerMarkers } from './instance-runtime.ts';
+import { createNftRoutes } from './kernel-routes.ts';
 import { HomeLayout, prepareHome, resolvePgUser, selfCommand } from './layout.ts';
 import { LOOPBACK } from './loopback.ts';
 import { acquirePidFile, readLivePid, releasePidFile, removeFile, waitForExit } from './processes.ts';
@@ -106,9 +107,20 @@ async function stopEverything(
   const routerPid = readLivePid(layout.routerPidFile, routerMarkers(layout));
   if (routerPid !== undefined) {
     process.kill(routerPid, 'SIGTERM');
-    await waitForExit(routerPid, routerMarkers(layout), 10_000);
+    if (!(await waitForExit(routerPid, routerMarkers(layout), 10_000))) {
+      logger.warn({ pid: routerPid }, 'the router did not stop in time; leaving it and its pid file');
+      return;
+    }
   }
   removeFile(layout.routerPidFile);
+  // The router removes its kernel routes when it stops; a router that was killed could not.
+  if (process.getuid?.() === 0) {
+    try {
+      createNftRoutes(layout.home).remove();
+    } catch (err) {
+      logger.error({ err }, 'cannot remove the kernel routes of this home');
+    }
+  }
 }
 
 /**

@@ -18,6 +18,15 @@ function chooseKernelRoutes(
   logger: Logger,
 ): KernelRoutes | undefined {
   const wanted = mode === undefined || mode === '' ? 'auto' : mode;
+  // Whatever the mode, rules left by an earlier router of this home (killed before it could
+  // remove them) must not keep routing: only this router's own rules may exist.
+  if (process.getuid?.() === 0) {
+    try {
+      createNftRoutes(home).remove();
+    } catch (err) {
+      logger.warn({ err }, 'cannot remove kernel routes left by an earlier router');
+    }
+  }
   if (wanted === 'userspace') {
     logger.info('router mode userspace (PGHERD_ROUTER_MODE)');
     return undefined;

@@ -37,6 +37,8 @@ export class Router {
   private endpoints = new Map<string, Endpoints>();
   private lastRevision = -1;
   private kernelFingerprint = '';
+  /** Kernel rules could be neither updated nor removed: retry on every tick. */
+  private kernelDirty = false;
   /** Services whose port could not be taken yet. */
   private readonly failedListeners = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -60,7 +62,11 @@ export class Router {
 
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
-    this.kernel?.remove();
+    try {
+      this.kernel?.remove();
+    } catch (err) {
+      this.opts.logger.error({ err }, `cannot remove the kernel routes of table ${this.kernel?.table}`);
+    }
     await Promise.all([...this.listeners.keys()].map((k) => this.closeListener(k)));
   }
 
@@ -79,7 +85,7 @@ export class Router {
   private async refresh(): Promise<void> {
     const rev = this.opts.store.revision();
     // A service whose port could not be taken is retried on every tick, not only on changes.
-    if (rev === this.lastRevision && this.failedListeners.size === 0) return;
+    if (rev === this.lastRevision && this.failedListeners.size === 0 && !this.kernelDirty) return;
     this.lastRevision = rev;
     const services = this.opts.store.list<ServiceResource>('Service');
     const clusters = this.opts.store.list<ClusterResource>('Cluster');
@@ -153,15 +159,26 @@ export class Router {
     try {
       kernel.apply(routes);
       this.kernelFingerprint = fingerprint;
+      this.kernelDirty = false;
       this.opts.logger.info({ table: kernel.table, routes }, 'kernel routes updated');
     } catch (err) {
-      // Rules that cannot be updated must not stay: they could point at a former primary.
-      kernel.remove();
-      this.kernel = undefined;
+      // Rules that cannot be updated must not stay: they could point at a former primary. Until
+      // they are gone, every tick tries again.
       this.opts.logger.error(
         { err },
-        'cannot program kernel routes; the router forwards in userspace from now on',
+        'cannot program kernel routes; removing them and forwarding in userspace',
       );
+      try {
+        kernel.remove();
+        this.kernel = undefined;
+      } catch (removeErr) {
+        this.kernelFingerprint = '';
+        this.kernelDirty = true;
+        this.opts.logger.error(
+          { err: removeErr },
+          `cannot remove the kernel routes of table ${kernel.table}; retrying`,
+        );
+      }
     }
   }
 
