@@ -1,6 +1,7 @@
 /** Output formats of `get` and `status`: tables, JSON, YAML and kubectl-style jsonpath. */
 import Table from 'cli-table3';
 import { stringify } from 'yaml';
+import { parseDurationMs } from '../lib/duration.ts';
 import { UserError } from './context.ts';
 
 /** A borderless table like kubectl's. */
@@ -87,12 +88,10 @@ export function age(from: string | undefined, now: Date): string {
 
 /** Parses `30s`, `5m`, `1h` or a number of seconds into milliseconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (m === null)
+  const ms = parseDurationMs(text);
+  if (ms === undefined)
     throw new UserError(`invalid duration "${text}": use e.g. 90s, 5m or 1h`, 'PGHERD_CLI_DURATION');
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
+  return ms;
 }
 
 /** Splits `.a.b\\.c[0]['d.e']` into ['a', 'b.c', '0', 'd.e'] (kubectl escapes dots with a backslash). */

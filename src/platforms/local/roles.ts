@@ -8,6 +8,7 @@ import { ClusterController, recordStopped } from '../../controller/cluster-contr
 import { type CertificatePolicy, DEFAULT_CERTIFICATE_POLICY } from '../../controller/cluster-secrets.ts';
 import { createControlPlane } from '../../controller/control-plane.ts';
 import { OperatorLoop } from '../../controller/operator.ts';
+import { parseDurationMs } from '../../lib/duration.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { startApiServer } from './api-server.ts';
 import { createLocalInstanceClient } from './instance-client.ts';
@@ -132,12 +133,13 @@ export function certificatePolicy(env: NodeJS.ProcessEnv): CertificatePolicy {
   const days = (name: string, fallback: number): number => {
     const text = env[name];
     if (text === undefined || text === '') return fallback;
-    const m = /^(\d+(?:\.\d+)?)(d|h|m|s)$/.exec(text.trim());
-    if (m === null)
+    const ms = parseDurationMs(text);
+    if (ms === undefined || ms <= 0) {
       throw new Error(
         `PGHERD_LOCAL_CERTIFICATE_POLICY: ${name}="${text}" must look like 90d, 12h, 30m or 45s`,
       );
-    return Number(m[1]) / { d: 1, h: 24, m: 1440, s: 86_400 }[m[2] as 'd' | 'h' | 'm' | 's'];
+    }
+    return ms / 86_400_000;
   };
   const policy = {
     validityDays: days('PGHERD_CERTIFICATE_DURATION', DEFAULT_CERTIFICATE_POLICY.validityDays),
