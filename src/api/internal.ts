@@ -84,3 +84,33 @@ export const DELETION_ANNOTATION = 'pgherd.io/deletion-requested';
 export function isDeletionRequested(obj: { metadata: { annotations?: Record<string, string> } }): boolean {
   return obj.metadata.annotations?.[DELETION_ANNOTATION] !== undefined;
 }
+
+/** Which Secret holds each certificate of a cluster: the user's (spec.certificates) or pgherd's. */
+export interface CertificateSecretNames {
+  /** `ca.crt` that verifies the server certificate (clients, replicas, the control plane). */
+  serverCa: string;
+  /** `tls.crt` / `tls.key` of PostgreSQL and the status API. */
+  serverTls: string;
+  /** `ca.crt` PostgreSQL verifies client certificates with (ssl_ca_file). */
+  clientCa: string;
+  /** `tls.crt` / `tls.key` of streaming_replica. */
+  replicationTls: string;
+  /** The server certificate is the user's: pgherd neither issues nor renews it. */
+  userServerTls: boolean;
+  /** The replication certificate is the user's. */
+  userReplicationTls: boolean;
+}
+
+/** CNPG's defaults: `<cluster>-ca`, `<cluster>-server`, `<cluster>-replication`. */
+export function certificateSecretNames(cluster: ClusterResource): CertificateSecretNames {
+  const c = cluster.metadata.name;
+  const certs = cluster.spec.certificates;
+  return {
+    serverCa: certs?.serverCASecret ?? `${c}-ca`,
+    serverTls: certs?.serverTLSSecret ?? `${c}-server`,
+    clientCa: certs?.clientCASecret ?? `${c}-ca`,
+    replicationTls: certs?.replicationTLSSecret ?? `${c}-replication`,
+    userServerTls: certs?.serverTLSSecret !== undefined,
+    userReplicationTls: certs?.replicationTLSSecret !== undefined,
+  };
+}

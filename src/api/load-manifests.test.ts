@@ -802,14 +802,16 @@ describe('loadManifests: spec.certificates', () => {
     expect(spec.certificates?.serverAltDNSNames).toEqual(['db.example.com', 'pg.internal']);
   });
 
-  it('refuses user-provided certificate secrets by name, and malformed DNS names', () => {
+  it('accepts the certificate secrets by name and refuses malformed names', () => {
     const r = loadManifests(
-      cluster('    serverAltDNSNames: [Not_A_Name]\n    serverTLSSecret: mine\n'),
+      cluster(
+        '    serverAltDNSNames: [Not_A_Name]\n    serverTLSSecret: mine\n    clientCASecret: Bad_Name\n',
+      ),
       'c.yaml',
     );
     expect(r.errors.map((e) => [e.line, e.column, e.path, e.code])).toEqual([
       [8, 25, 'spec.certificates.serverAltDNSNames[0]', 'PGHERD_API_FORMAT'],
-      [9, 5, 'spec.certificates.serverTLSSecret', 'PGHERD_API_NOT_IMPLEMENTED'],
+      [10, 21, 'spec.certificates.clientCASecret', 'PGHERD_API_FORMAT'],
     ]);
   });
 });

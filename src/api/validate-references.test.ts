@@ -69,6 +69,31 @@ describe('validateReferences', () => {
     ]);
   });
 
+  it('checks the certificate secrets: companions, keys, and the CA key pgherd signs with', () => {
+    const base = [
+      'apiVersion: postgresql.cnpg.io/v1',
+      'kind: Cluster',
+      'metadata:',
+      '  name: c',
+      'spec:',
+      '  storage: {size: 1Gi}',
+      '  certificates:',
+      '    serverTLSSecret: srv',
+      '    clientCASecret: cca',
+    ].join('\n');
+    const resources = load(
+      [
+        base,
+        secret('srv', 'kubernetes.io/tls', 'stringData: {tls.crt: C, tls.key: K}'),
+        secret('cca', undefined, 'stringData: {ca.crt: C}'),
+      ].join('\n'),
+    );
+    expect(validateReferences(resources, new Set()).map(formatIssue)).toEqual([
+      'refs.yaml:8:22  spec.certificates.serverTLSSecret  certificates.serverTLSSecret needs certificates.serverCASecret: the secret of the CA that signed it (key ca.crt)',
+      'refs.yaml:9:21  spec.certificates.clientCASecret  secret "cca" lacks a non-empty ca.key (it should hold the CA that verifies client certificates)',
+    ]);
+  });
+
   it('accepts secrets that already exist, by name or namespace/name', () => {
     const resources = load(CLUSTER);
     expect(validateReferences(resources, new Set(['app-user', 'default/su']))).toEqual([]);

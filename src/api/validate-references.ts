@@ -13,6 +13,10 @@ import type { UserResource } from './user-resource.ts';
 interface SecretReference {
   /** The username the secret must hold, when the reference fixes one. */
   username?: string;
+  /** The secret type required, when one is (basic-auth for credentials). */
+  type?: string;
+  /** Keys that must hold a non-empty value. */
+  keys: readonly string[];
   path: PathSegment[];
   name: string;
   use: string;
@@ -30,6 +34,8 @@ function secretReferences(cluster: ClusterResource): SecretReference[] {
       name: app.name,
       use: `the credentials of the application owner "${cluster.spec.bootstrap.initdb.owner}"`,
       username: cluster.spec.bootstrap.initdb.owner,
+      type: BASIC_AUTH_SECRET_TYPE,
+      keys: CREDENTIAL_KEYS,
     });
   }
   if (cluster.spec.superuserSecret !== undefined) {
@@ -37,6 +43,43 @@ function secretReferences(cluster: ClusterResource): SecretReference[] {
       path: ['spec', 'superuserSecret', 'name'],
       name: cluster.spec.superuserSecret.name,
       use: 'the postgres superuser credentials',
+      type: BASIC_AUTH_SECRET_TYPE,
+      keys: CREDENTIAL_KEYS,
+    });
+  }
+  // CNPG's certificates: a CA pgherd signs with must carry its key.
+  const certs = cluster.spec.certificates;
+  const certPath = (field: string): PathSegment[] => ['spec', 'certificates', field];
+  if (certs?.serverCASecret !== undefined) {
+    references.push({
+      path: certPath('serverCASecret'),
+      name: certs.serverCASecret,
+      use: 'the CA of the server certificate',
+      keys: certs.serverTLSSecret === undefined ? ['ca.crt', 'ca.key'] : ['ca.crt'],
+    });
+  }
+  if (certs?.serverTLSSecret !== undefined) {
+    references.push({
+      path: certPath('serverTLSSecret'),
+      name: certs.serverTLSSecret,
+      use: 'the server certificate',
+      keys: ['tls.crt', 'tls.key'],
+    });
+  }
+  if (certs?.clientCASecret !== undefined) {
+    references.push({
+      path: certPath('clientCASecret'),
+      name: certs.clientCASecret,
+      use: 'the CA that verifies client certificates',
+      keys: certs.replicationTLSSecret === undefined ? ['ca.crt', 'ca.key'] : ['ca.crt'],
+    });
+  }
+  if (certs?.replicationTLSSecret !== undefined) {
+    references.push({
+      path: certPath('replicationTLSSecret'),
+      name: certs.replicationTLSSecret,
+      use: 'the streaming_replica client certificate',
+      keys: ['tls.crt', 'tls.key'],
     });
   }
   return references;
@@ -66,6 +109,23 @@ export function validateReferences(
   for (const resource of resources) {
     if (resource.kind !== 'Cluster') continue;
     const namespace = resource.metadata.namespace;
+    // CNPG's rule: a certificate you bring comes with the CA that verifies it.
+    const certs = resource.spec.certificates;
+    for (const [leaf, ca] of [
+      ['serverTLSSecret', 'serverCASecret'],
+      ['replicationTLSSecret', 'clientCASecret'],
+    ] as const) {
+      if (certs?.[leaf] !== undefined && certs[ca] === undefined) {
+        issues.push(
+          issueInResource(
+            resource,
+            ['spec', 'certificates', leaf],
+            'PGHERD_API_REQUIRED',
+            `certificates.${leaf} needs certificates.${ca}: the secret of the CA that signed it (key ca.crt)`,
+          ),
+        );
+      }
+    }
     for (const reference of secretReferences(resource)) {
       const secret = secrets.get(`${namespace}/${reference.name}`);
       if (secret === undefined) {
@@ -79,24 +139,24 @@ export function validateReferences(
             resource,
             reference.path,
             'PGHERD_API_SECRET_NOT_FOUND',
-            `secret "${reference.name}" not found in namespace "${namespace}": it should hold ${reference.use} (type ${BASIC_AUTH_SECRET_TYPE}, keys username and password)`,
+            `secret "${reference.name}" not found in namespace "${namespace}": it should hold ${reference.use} (${reference.type !== undefined ? `type ${reference.type}, ` : ''}keys ${reference.keys.join(' and ')})`,
           ),
         );
         continue;
       }
-      if (secret.type !== BASIC_AUTH_SECRET_TYPE) {
+      if (reference.type !== undefined && secret.type !== reference.type) {
         issues.push(
           issueInResource(
             resource,
             reference.path,
             'PGHERD_API_SECRET_TYPE',
-            `secret "${reference.name}" has type ${secret.type}, but ${reference.use} need type ${BASIC_AUTH_SECRET_TYPE}`,
+            `secret "${reference.name}" has type ${secret.type}, but ${reference.use} need type ${reference.type}`,
           ),
         );
         continue;
       }
       // An empty value is as useless as a missing one: nobody can log in with an empty password.
-      const missing = CREDENTIAL_KEYS.filter((key) => (secret.data[key] ?? '') === '');
+      const missing = reference.keys.filter((key) => (secret.data[key] ?? '') === '');
       if (missing.length > 0) {
         issues.push(
           issueInResource(

@@ -5,7 +5,7 @@
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
 import type { ClusterResource, SecretResource } from '../api/index.ts';
-import { serviceName } from '../api/internal.ts';
+import { certificateSecretNames, serviceName } from '../api/internal.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
 import { buildJdbcUri, buildPgpassLine, buildUri } from '../postgres/conninfo.ts';
 import {
@@ -99,48 +99,83 @@ export async function ensureCertificateSecrets(
       return sec;
     });
 
-  let caSecret = store.get<SecretResource>('Secret', ns, `${c}-ca`);
-  if (caSecret === undefined) {
-    const ca = await createCa({ commonName: c, now, validityDays });
-    caSecret = store.create(
-      secret(cluster, `${c}-ca`, 'Opaque', { 'ca.crt': ca.certPem, 'ca.key': ca.keyPem }),
-    );
-  } else if (expiring(caSecret, 'ca.crt')) {
-    const ca = await renewCa({
-      ca: { certPem: decode(caSecret, 'ca.crt'), keyPem: decode(caSecret, 'ca.key') },
-      now,
-      validityDays,
-    });
-    caSecret = replace(`${c}-ca`, { 'ca.crt': ca.certPem, 'ca.key': ca.keyPem }) ?? caSecret;
-    renewed.push(`${c}-ca`);
+  const names = certificateSecretNames(cluster);
+  const ownCa = `${c}-ca`;
+  // pgherd's own CA exists whenever one of the two CAs is not the user's.
+  if (names.serverCa === ownCa || names.clientCa === ownCa) {
+    const caSecret = store.get<SecretResource>('Secret', ns, ownCa);
+    if (caSecret === undefined) {
+      const ca = await createCa({ commonName: c, now, validityDays });
+      store.create(secret(cluster, ownCa, 'Opaque', { 'ca.crt': ca.certPem, 'ca.key': ca.keyPem }));
+    } else if (expiring(caSecret, 'ca.crt')) {
+      const ca = await renewCa({
+        ca: { certPem: decode(caSecret, 'ca.crt'), keyPem: decode(caSecret, 'ca.key') },
+        now,
+        validityDays,
+      });
+      replace(ownCa, { 'ca.crt': ca.certPem, 'ca.key': ca.keyPem });
+      renewed.push(ownCa);
+    }
   }
-  const ca = { certPem: decode(caSecret, 'ca.crt'), keyPem: decode(caSecret, 'ca.key') };
+  /** A CA to sign with: pgherd's, or the user's (whose ca.key apply checked). */
+  const signingCa = (name: string): { certPem: string; keyPem: string } => {
+    const s = store.get<SecretResource>('Secret', ns, name);
+    if (s === undefined)
+      throw new Error(
+        `PGHERD_CONTROL_SECRET_MISSING: secret ${name} (a certificate authority) does not exist`,
+      );
+    return { certPem: decode(s, 'ca.crt'), keyPem: decode(s, 'ca.key') };
+  };
+  const issuedBy = (existing: SecretResource, caName: string): boolean => {
+    const ca = store.get<SecretResource>('Secret', ns, caName);
+    return (
+      ca !== undefined &&
+      new X509Certificate(decode(existing, 'tls.crt')).issuer ===
+        new X509Certificate(decode(ca, 'ca.crt')).subject
+    );
+  };
 
   const wantedNames = serverAltNames(cluster);
   const leaves: Array<{
     name: string;
-    /** True when the certificate no longer says what the spec asks (serverAltDNSNames changed). */
+    /** True when the certificate no longer says what the spec asks (names, or its CA changed). */
     stale: (existing: SecretResource) => boolean;
     issue: () => Promise<{ certPem: string; keyPem: string }>;
-  }> = [
-    {
-      name: `${c}-server`,
+  }> = [];
+  if (!names.userServerTls) {
+    leaves.push({
+      name: names.serverTls,
       stale: (existing) => {
         const san = (new X509Certificate(decode(existing, 'tls.crt')).subjectAltName ?? '').split(', ');
         const have = san.filter((x) => x.startsWith('DNS:')).map((x) => x.slice(4));
         // Both ways: a name added to serverAltDNSNames, or one removed from it.
-        return (
-          have.length !== wantedNames.dnsNames.length || wantedNames.dnsNames.some((n) => !have.includes(n))
-        );
+        const namesChanged =
+          have.length !== wantedNames.dnsNames.length || wantedNames.dnsNames.some((n) => !have.includes(n));
+        return namesChanged || !issuedBy(existing, names.serverCa);
       },
-      issue: () => issueServerCertificate({ ca, commonName: `${c}-rw`, ...wantedNames, now, validityDays }),
-    },
-    {
-      name: `${c}-replication`,
-      stale: () => false,
-      issue: () => issueClientCertificate({ ca, commonName: 'streaming_replica', now, validityDays }),
-    },
-  ];
+      issue: () =>
+        issueServerCertificate({
+          ca: signingCa(names.serverCa),
+          commonName: `${c}-rw`,
+          ...wantedNames,
+          now,
+          validityDays,
+        }),
+    });
+  }
+  if (!names.userReplicationTls) {
+    leaves.push({
+      name: names.replicationTls,
+      stale: (existing) => !issuedBy(existing, names.clientCa),
+      issue: () =>
+        issueClientCertificate({
+          ca: signingCa(names.clientCa),
+          commonName: 'streaming_replica',
+          now,
+          validityDays,
+        }),
+    });
+  }
   for (const leaf of leaves) {
     const existing = store.get<SecretResource>('Secret', ns, leaf.name);
     if (existing !== undefined && !expiring(existing, 'tls.crt') && !leaf.stale(existing)) continue;

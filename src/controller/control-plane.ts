@@ -13,7 +13,7 @@ import {
   validateReferences,
   validateUpdate,
 } from '../api/index.ts';
-import type { InstanceResource, ServiceResource } from '../api/internal.ts';
+import { certificateSecretNames, type InstanceResource, type ServiceResource } from '../api/internal.ts';
 import { planEndpoints } from '../core/routing.ts';
 import type { InstanceReport } from '../instance/contract.ts';
 import {
@@ -174,7 +174,10 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
       const users = store
         .list<ClusterResource>('Cluster', namespace)
         .filter(
-          (c) => c.spec.bootstrap?.initdb?.secret?.name === name || c.spec.superuserSecret?.name === name,
+          (c) =>
+            c.spec.bootstrap?.initdb?.secret?.name === name ||
+            c.spec.superuserSecret?.name === name ||
+            Object.values(c.spec.certificates ?? {}).includes(name),
         );
       if (users.length > 0) {
         throw new ControlPlaneError(
@@ -208,7 +211,7 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
         'user',
       );
     }
-    const caSecret = store.get<SecretResource>('Secret', namespace, `${name}-ca`);
+    const caSecret = store.get<SecretResource>('Secret', namespace, certificateSecretNames(cluster).serverCa);
     const caPem = caSecret ? Buffer.from(caSecret.data['ca.crt'] ?? '', 'base64').toString('utf8') : '';
     const instances = store
       .list<InstanceResource>('Instance', namespace)

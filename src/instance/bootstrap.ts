@@ -126,17 +126,24 @@ export interface JoinInput {
   instanceName: string;
   slotName: string | undefined;
   certs: CertificateFiles;
+  /**
+   * verify-full against 127.0.0.1 (pgherd's certificates carry it); false for a server
+   * certificate the user brought, which need not: then verify-ca, as CNPG's replicas use.
+   */
+  verifyHost: boolean;
 }
 
-/** libpq connection string a replica uses to reach the primary: certificate auth, verify-full. */
-export function replicationConninfo(input: Pick<JoinInput, 'primary' | 'instanceName' | 'certs'>): string {
+/** libpq connection string a replica uses to reach the primary: certificate auth, verified TLS. */
+export function replicationConninfo(
+  input: Pick<JoinInput, 'primary' | 'instanceName' | 'certs' | 'verifyHost'>,
+): string {
   return buildConninfo({
     host: input.primary.host,
     port: input.primary.port,
     user: 'streaming_replica',
     dbname: 'postgres',
     application_name: input.instanceName,
-    sslmode: 'verify-full',
+    sslmode: input.verifyHost ? 'verify-full' : 'verify-ca',
     sslcert: input.certs.replicationCert,
     sslkey: input.certs.replicationKey,
     sslrootcert: input.certs.serverCa,
@@ -163,6 +170,7 @@ export async function dropSlotOnPrimary(input: JoinInput, readFile: (p: string) 
       ca: readFile(input.certs.serverCa),
       cert: readFile(input.certs.replicationCert),
       key: readFile(input.certs.replicationKey),
+      ...(input.verifyHost ? {} : { checkServerIdentity: () => undefined }),
     },
   } as pg.ClientConfig);
   client.on('error', () => {});

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ClusterResource, SecretResource } from '../api/index.ts';
 import {
+  certificateSecretNames,
   haSlotName,
   type InstanceResource,
   type InstanceStatus,
@@ -247,13 +248,14 @@ export class InstanceManager {
       return;
     }
     this.instanceSpec = instance.spec;
-    const c = this.o.cluster;
+    const names = certificateSecretNames(cluster);
     const certsChanged = writeCertificates(
       this.o.dirs.certs,
       {
-        ca: this.secret(`${c}-ca`),
-        server: this.secret(`${c}-server`),
-        replication: this.secret(`${c}-replication`),
+        serverCa: this.secret(names.serverCa),
+        clientCa: this.secret(names.clientCa),
+        server: this.secret(names.serverTls),
+        replication: this.secret(names.replicationTls),
       },
       this.o.tools,
     );
@@ -444,6 +446,7 @@ export class InstanceManager {
       instanceName: this.o.instance,
       slotName: this.slotName(cluster, this.o.instance),
       certs: this.certs,
+      verifyHost: !certificateSecretNames(cluster).userServerTls,
     };
     // The marker makes a clone that is interrupted (manager killed, machine down) count as no
     // data at all, so a half-copied directory is never started.
@@ -482,7 +485,12 @@ export class InstanceManager {
       const primary = this.primaryEndpoint(cluster);
       const slot = this.slotName(cluster, this.o.instance);
       conf += `\n${renderStandbyConf({
-        primaryConninfo: replicationConninfo({ primary, instanceName: this.o.instance, certs: this.certs }),
+        primaryConninfo: replicationConninfo({
+          primary,
+          instanceName: this.o.instance,
+          certs: this.certs,
+          verifyHost: !certificateSecretNames(cluster).userServerTls,
+        }),
         ...(slot !== undefined ? { primarySlotName: slot } : {}),
       })}`;
     }

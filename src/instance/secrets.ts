@@ -88,40 +88,26 @@ export function writeIfChanged(path: string, content: string, mode: number, tool
 export function writeCertificates(
   dir: string,
   secrets: {
-    ca: SecretResource | undefined;
+    serverCa: SecretResource | undefined;
+    clientCa: SecretResource | undefined;
     server: SecretResource | undefined;
     replication: SecretResource | undefined;
   },
   tools: PgTools,
 ): boolean {
   const f = certificateFiles(dir);
-  const ca = secretValue(secrets.ca, 'ca.crt', 'the cluster CA');
+  // One table: which file comes from which secret's key.
+  const files: Array<[string, SecretResource | undefined, string, string]> = [
+    [f.serverCa, secrets.serverCa, 'ca.crt', 'the CA of the server certificate'],
+    [f.clientCa, secrets.clientCa, 'ca.crt', 'the CA of client certificates'],
+    [f.serverCert, secrets.server, 'tls.crt', 'the server certificate'],
+    [f.serverKey, secrets.server, 'tls.key', 'the server key'],
+    [f.replicationCert, secrets.replication, 'tls.crt', 'the replication certificate'],
+    [f.replicationKey, secrets.replication, 'tls.key', 'the replication key'],
+  ];
   let changed = false;
-  changed = writeIfChanged(f.clientCa, ca, 0o600, tools) || changed;
-  changed = writeIfChanged(f.serverCa, ca, 0o600, tools) || changed;
-  changed =
-    writeIfChanged(
-      f.serverCert,
-      secretValue(secrets.server, 'tls.crt', 'the server certificate'),
-      0o600,
-      tools,
-    ) || changed;
-  changed =
-    writeIfChanged(f.serverKey, secretValue(secrets.server, 'tls.key', 'the server key'), 0o600, tools) ||
-    changed;
-  changed =
-    writeIfChanged(
-      f.replicationCert,
-      secretValue(secrets.replication, 'tls.crt', 'the replication certificate'),
-      0o600,
-      tools,
-    ) || changed;
-  changed =
-    writeIfChanged(
-      f.replicationKey,
-      secretValue(secrets.replication, 'tls.key', 'the replication key'),
-      0o600,
-      tools,
-    ) || changed;
+  for (const [file, secret, key, what] of files) {
+    changed = writeIfChanged(file, secretValue(secret, key, what), 0o600, tools) || changed;
+  }
   return changed;
 }

@@ -38,6 +38,9 @@ const secretReference = z.strictObject({
   name: z.string().superRefine(refineWith(checkDns1123Subdomain, 'PGHERD_API_FORMAT')),
 });
 
+/** A Secret's name (CNPG's certificates section names secrets directly). */
+const secretName = z.string().superRefine(refineWith(checkDns1123Subdomain, 'PGHERD_API_FORMAT'));
+
 /** Anything Kubernetes defines that pgherd ignores: accepted as a mapping, not looked into. */
 const ignoredMapping = z.record(z.string(), z.unknown());
 
@@ -387,6 +390,14 @@ export const clusterSpecSchema = z.strictObject({
   superuserSecret: secretReference.optional(),
   certificates: z
     .strictObject({
+      /** CA of the server certificate (`ca.crt`; `ca.key` too when pgherd issues the certificate). */
+      serverCASecret: secretName.optional(),
+      /** The server certificate (`tls.crt`, `tls.key`); requires serverCASecret. */
+      serverTLSSecret: secretName.optional(),
+      /** CA that verifies client certificates (`ca.crt`; `ca.key` when pgherd issues replication's). */
+      clientCASecret: secretName.optional(),
+      /** The streaming_replica client certificate (`tls.crt`, `tls.key`); requires clientCASecret. */
+      replicationTLSSecret: secretName.optional(),
       /** Extra DNS names for the server certificate (CNPG's serverAltDNSNames). */
       serverAltDNSNames: z
         .array(z.string().superRefine(refineWith(checkDns1123Subdomain, 'PGHERD_API_FORMAT')))

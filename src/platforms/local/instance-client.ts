@@ -15,7 +15,9 @@ export function createLocalInstanceClient(host: string): InstanceClient {
             path: INSTANCE_PATHS.status,
             method: 'GET',
             ca: caPem,
-            servername: 'localhost',
+            // verify-ca, as CNPG's operator: the chain must lead to the cluster's server CA; a
+            // certificate the user brought need not name 127.0.0.1 or localhost.
+            checkServerIdentity: () => undefined,
             timeout: timeoutMs,
             agent: false,
           },
