@@ -151,6 +151,16 @@ program
   });
 
 program
+  .command('reload')
+  .description("reload every instance's configuration now (as `kubectl cnpg reload`)")
+  .argument('<cluster>')
+  .action(async (cluster) => {
+    const ctx = await context(program.opts());
+    const r = await ctx.platform.controlPlane().reload(ctx.namespace, cluster);
+    io.out(`cluster/${cluster} reloaded: ${r.reloaded.join(', ') || '(no instance)'}`);
+  });
+
+program
   .command('psql')
   .description('run psql on the primary (or a replica) as the superuser')
   .argument('<cluster>')

@@ -33,6 +33,12 @@ export interface ClusterControllerDeps {
   host: string;
   /** Certificate lifetimes; CNPG's defaults when absent. */
   certificates?: CertificatePolicy;
+  /**
+   * SHA-256 fingerprint of the control plane's client certificate, published in each Cluster's
+   * status (CNPG's operatorCertificateFingerprint): instance managers accept state-changing
+   * requests only from it.
+   */
+  operatorFingerprint?: string;
 }
 
 const SERVICE_ROLES: ServiceRole[] = ['rw', 'ro', 'r'];
@@ -242,6 +248,9 @@ export class ClusterController {
         const prev = c.status ?? {};
         const next = {
           ...prev,
+          ...(this.d.operatorFingerprint !== undefined
+            ? { operatorCertificateFingerprint: this.d.operatorFingerprint }
+            : {}),
           phase,
           phaseReason,
           instances: instances.length,

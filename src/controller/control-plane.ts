@@ -304,11 +304,48 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
     };
   };
 
+  const reload = async (namespace: string, name: string): Promise<{ reloaded: string[] }> => {
+    const cluster = store.get<ClusterResource>('Cluster', namespace, name);
+    if (cluster === undefined) {
+      throw new ControlPlaneError(
+        `cluster "${name}" not found in namespace ${namespace}`,
+        'PGHERD_CLI_NOT_FOUND',
+        'user',
+      );
+    }
+    const caSecret = store.get<SecretResource>('Secret', namespace, certificateSecretNames(cluster).serverCa);
+    const caPem = caSecret ? Buffer.from(caSecret.data['ca.crt'] ?? '', 'base64').toString('utf8') : '';
+    const instances = store
+      .list<InstanceResource>('Instance', namespace)
+      .filter((i) => i.spec.cluster === name);
+    const failures: string[] = [];
+    const reloaded: string[] = [];
+    await Promise.all(
+      instances.map(async (i) => {
+        try {
+          await d.instanceClient.reload(i, caPem, 10_000);
+          reloaded.push(i.metadata.name);
+        } catch (err) {
+          failures.push(`${i.metadata.name}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    if (failures.length > 0) {
+      throw new ControlPlaneError(
+        `reload failed on ${failures.join('; ')}`,
+        'PGHERD_CONTROL_RELOAD',
+        'internal',
+      );
+    }
+    return { reloaded: reloaded.sort() };
+  };
+
   return {
     apply,
     get,
     delete: del,
     status,
+    reload,
     shutdown: async (opts) => d.onShutdown(opts.stopInstances),
   };
 }

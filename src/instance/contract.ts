@@ -11,6 +11,8 @@ export const INSTANCE_PATHS = {
   healthz: '/healthz',
   /** GET: 200 when PostgreSQL accepts connections (and a replica streams). */
   readyz: '/readyz',
+  /** POST: reload PostgreSQL's configuration now. Control-plane client certificate only. */
+  reload: '/pg/reload',
 } as const;
 
 /** One row of pg_stat_replication as reported by a primary. */

@@ -368,6 +368,16 @@ export class InstanceManager {
         cert: readFileSync(this.certs.serverCert, 'utf8'),
         key: readFileSync(this.certs.serverKey, 'utf8'),
         report: () => this.report(),
+        trustedFingerprint: () =>
+          this.read().cluster?.status?.operatorCertificateFingerprint as string | undefined,
+        reload: async () => {
+          const { instance: current, cluster } = this.read();
+          if (current === undefined || cluster === undefined)
+            throw new Error('the instance is being deleted');
+          this.writeConfig(cluster, current);
+          await this.reload();
+          this.pendingReload = false;
+        },
       });
     } catch (err) {
       const msg = (err as Error).message;

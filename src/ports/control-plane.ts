@@ -69,6 +69,8 @@ export interface ControlPlane {
   /** Marks for deletion; the controller tears down and removes it. */
   delete(kind: string, namespace: string, name: string): Promise<void>;
   status(namespace: string, cluster: string): Promise<ClusterView>;
+  /** Asks every instance of a cluster to reload its configuration now (`cnpg reload`). */
+  reload(namespace: string, cluster: string): Promise<{ reloaded: string[] }>;
   /** Asks the control plane to stop all instances and itself (local platform `down`). */
   shutdown(opts: { stopInstances: boolean }): Promise<void>;
 }

@@ -27,4 +27,6 @@ export interface InstanceRuntime {
 export interface InstanceClient {
   /** GET /pg/status; throws when the instance does not answer within `timeoutMs`. */
   getStatus(instance: InstanceResource, caPem: string, timeoutMs: number): Promise<InstanceReport>;
+  /** POST /pg/reload with the control plane's client certificate; throws on refusal. */
+  reload(instance: InstanceResource, caPem: string, timeoutMs: number): Promise<void>;
 }

@@ -97,6 +97,8 @@ export function createApiClient(socketPath: string): ControlPlane & { ping(): Pr
       );
     },
     status: (ns, name) => call<ClusterView>(socketPath, 'GET', `/status/${encodeURIComponent(name)}${q(ns)}`),
+    reload: (ns, name) =>
+      call<{ reloaded: string[] }>(socketPath, 'POST', `/reload/${encodeURIComponent(name)}${q(ns)}`),
     shutdown: async (opts) => {
       await call(socketPath, 'POST', '/shutdown', opts);
     },

@@ -2,14 +2,18 @@
  * The local platform's long-running roles: the control plane (`pgherd operator`), the router
  * and the instance manager. Each runs in its own process; bin/ picks one.
  */
+
+import { X509Certificate } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { InstanceResource } from '../../api/internal.ts';
 import { ClusterController, recordStopped } from '../../controller/cluster-controller.ts';
 import { type CertificatePolicy, DEFAULT_CERTIFICATE_POLICY } from '../../controller/cluster-secrets.ts';
 import { createControlPlane } from '../../controller/control-plane.ts';
 import { OperatorLoop } from '../../controller/operator.ts';
+import { certificateFingerprint } from '../../instance/status-server.ts';
 import { parseDurationMs } from '../../lib/duration.ts';
 import { createLogger } from '../../observability/logger.ts';
+import { createCa, issueClientCertificate } from '../../tls/certificates.ts';
 import { startApiServer } from './api-server.ts';
 import { createLocalInstanceClient } from './instance-client.ts';
 import { LocalInstanceRuntime, managerMarkers, operatorMarkers, routerMarkers } from './instance-runtime.ts';
@@ -40,6 +44,9 @@ export async function runOperator(home: string, entry: string): Promise<void> {
     portRange: process.env['PGHERD_PORT_RANGE'],
   });
   const certificates = certificatePolicy(process.env);
+  // The control plane's client identity, new at every start and never written to disk (as
+  // CNPG's operator does); its fingerprint goes into each Cluster's status.
+  const identity = await createOperatorIdentity();
   const controller = new ClusterController({
     store,
     runtime,
@@ -47,6 +54,7 @@ export async function runOperator(home: string, entry: string): Promise<void> {
     now: () => new Date(),
     host: LOOPBACK,
     certificates,
+    operatorFingerprint: identity.fingerprint,
   });
   const loop = new OperatorLoop({ store, controller, logger });
   let server: Server | undefined;
@@ -72,7 +80,7 @@ export async function runOperator(home: string, entry: string): Promise<void> {
   };
   const cp = createControlPlane({
     store,
-    instanceClient: createLocalInstanceClient(LOOPBACK),
+    instanceClient: createLocalInstanceClient(LOOPBACK, identity),
     logger,
     now: () => new Date(),
     notify: (key) => loop.notify(key),
@@ -151,4 +159,12 @@ export function certificatePolicy(env: NodeJS.ProcessEnv): CertificatePolicy {
     );
   }
   return policy;
+}
+
+/** An in-memory client certificate for the control plane and its SHA-256 fingerprint. */
+async function createOperatorIdentity(): Promise<{ certPem: string; keyPem: string; fingerprint: string }> {
+  const now = new Date();
+  const ca = await createCa({ commonName: 'pgherd-operator-ca', now, validityDays: 365 });
+  const cert = await issueClientCertificate({ ca, commonName: 'pgherd-operator', now, validityDays: 365 });
+  return { ...cert, fingerprint: certificateFingerprint(new X509Certificate(cert.certPem).raw) };
 }
