@@ -28,6 +28,7 @@ import {
   renderPostgresqlConf,
   renderStandbyConf,
 } from '../postgres/configuration.ts';
+import { planSyncStandbyNames } from '../postgres/synchronous.ts';
 import {
   dropSlotOnPrimary,
   replicationConninfo,
@@ -428,6 +429,32 @@ export class InstanceManager {
     return { host: this.o.host, port: primary.spec.pgPort, name };
   }
 
+  /**
+   * synchronous_standby_names for this instance: computed on the primary of an initialized
+   * cluster from the standbys as they are now (the post-init SQL of a new cluster must not wait
+   * for standbys that do not exist yet); empty elsewhere.
+   */
+  private syncStandbyNames(cluster: ClusterResource): string {
+    if (!isClusterInitialized(cluster) || cluster.status?.currentPrimary !== this.o.instance) return '';
+    const standbys = this.o.store
+      .list<InstanceResource>('Instance', this.o.namespace)
+      .filter(
+        (i) =>
+          i.spec.cluster === this.o.cluster && i.metadata.name !== this.o.instance && !isDeletionRequested(i),
+      )
+      .map((i) => ({
+        name: i.metadata.name,
+        healthy: i.status?.ready === true && i.status.role === 'replica',
+      }));
+    return planSyncStandbyNames({
+      synchronous: cluster.spec.postgresql?.synchronous,
+      minSyncReplicas: cluster.spec.minSyncReplicas ?? 0,
+      maxSyncReplicas: cluster.spec.maxSyncReplicas ?? 0,
+      primary: this.o.instance,
+      standbys,
+    });
+  }
+
   /** Why a replica cannot clone yet (the primary is not designated or not ready), or undefined. */
   private primaryNotReady(cluster: ClusterResource): string | undefined {
     const name = cluster.status?.currentPrimary;
@@ -487,7 +514,7 @@ export class InstanceManager {
         caFile: this.certs.clientCa,
       },
       userParameters: pg?.parameters ?? {},
-      syncStandbyNames: '',
+      syncStandbyNames: this.syncStandbyNames(cluster),
       hbaFile: join(dirs.pgdata, 'pg_hba.conf'),
       identFile: join(dirs.pgdata, 'pg_ident.conf'),
     });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appClient,
   CLI,
+  clusterStatus,
   createHome,
   destroyHome,
   eventually,
@@ -56,6 +57,25 @@ describe('a 3-instance cluster from examples/cluster-example.yaml', () => {
     const text = await pgherdOk(home, ['status', 'cluster-example']);
     expect(text.stdout).toContain('Cluster in healthy state');
     expect(text.stdout).toMatch(/cluster-example-rw\s+rw\s+127\.0\.0\.1:\d+\s+cluster-example-1/);
+  });
+
+  it("enforces the manifest's synchronous replication (ANY 1): pgherd writes synchronous_standby_names", async () => {
+    const names = (
+      await pgherdOk(home, ['psql', 'cluster-example', '--', '-Atc', 'show synchronous_standby_names'])
+    ).stdout.trim();
+    expect(names).toBe('ANY 1 ("cluster-example-2","cluster-example-3","cluster-example-1")');
+    const v = await eventually(
+      'both standbys to be quorum candidates',
+      async () => {
+        const s = await clusterStatus<{ replication: Array<{ applicationName: string; syncState: string }> }>(
+          home,
+          'cluster-example',
+        );
+        return s.replication.filter((x) => x.syncState === 'quorum').length === 2 ? s : undefined;
+      },
+      10_000,
+    );
+    expect(v.replication.map((x) => x.applicationName)).toEqual(['cluster-example-2', 'cluster-example-3']);
   });
 
   it('reads a row written through -rw from each standby through -ro', async () => {
