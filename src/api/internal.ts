@@ -114,3 +114,32 @@ export function certificateSecretNames(cluster: ClusterResource): CertificateSec
     userReplicationTls: certs?.replicationTLSSecret !== undefined,
   };
 }
+
+/** CNPG's fencing annotation on a Cluster: a JSON list of instance names, or ["*"] for all. */
+export const FENCED_INSTANCES_ANNOTATION = 'cnpg.io/fencedInstances';
+
+/** The fenced instances of a cluster ('*' = all); throws on a malformed annotation. */
+export function fencedInstances(cluster: { metadata: { annotations?: Record<string, string> } }): string[] {
+  const raw = cluster.metadata.annotations?.[FENCED_INSTANCES_ANNOTATION];
+  if (raw === undefined || raw.trim() === '') return [];
+  const parsed: unknown = JSON.parse(raw);
+  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) {
+    throw new Error(
+      `annotation ${FENCED_INSTANCES_ANNOTATION} must be a JSON list of instance names, or ["*"]`,
+    );
+  }
+  return parsed as string[];
+}
+
+/** True when the instance is fenced (named, or all with "*"). A malformed annotation fences nothing. */
+export function isFenced(
+  cluster: { metadata: { annotations?: Record<string, string> } },
+  instance: string,
+): boolean {
+  try {
+    const list = fencedInstances(cluster);
+    return list.includes('*') || list.includes(instance);
+  } catch {
+    return false;
+  }
+}

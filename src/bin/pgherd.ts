@@ -5,7 +5,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, Option } from '@commander-js/extra-typings';
+import { Argument, Command, Option } from '@commander-js/extra-typings';
 import { type CliContext, type Output, UserError } from '../cli/context.ts';
 import { resolveHome } from '../platforms/local/layout.ts';
 import { ControlPlaneError } from '../ports/control-plane.ts';
@@ -148,6 +148,20 @@ program
       await parseDuration(o.timeout),
     );
     io.out(`cluster/${cluster} condition met: ${o.for}`);
+  });
+
+program
+  .command('fence')
+  .description(
+    "fence (stop PostgreSQL, keep the data, leave the services) or unfence an instance, or '*' for all",
+  )
+  .addArgument(new Argument('<on|off>').choices(['on', 'off'] as const))
+  .argument('<cluster>')
+  .argument('<instance>', "an instance name, or '*'")
+  .action(async (mode, cluster, instance) => {
+    const ctx = await context(program.opts());
+    const r = await ctx.platform.controlPlane().fence(ctx.namespace, cluster, instance, mode === 'on');
+    io.out(`cluster/${cluster} fenced instances: ${r.fenced.length > 0 ? r.fenced.join(', ') : '(none)'}`);
   });
 
 program

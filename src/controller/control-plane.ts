@@ -13,7 +13,13 @@ import {
   validateReferences,
   validateUpdate,
 } from '../api/index.ts';
-import { certificateSecretNames, type InstanceResource, type ServiceResource } from '../api/internal.ts';
+import {
+  certificateSecretNames,
+  FENCED_INSTANCES_ANNOTATION,
+  fencedInstances,
+  type InstanceResource,
+  type ServiceResource,
+} from '../api/internal.ts';
 import { planEndpoints } from '../core/routing.ts';
 import type { InstanceReport } from '../instance/contract.ts';
 import {
@@ -25,7 +31,7 @@ import {
   type InstanceView,
 } from '../ports/control-plane.ts';
 import type { InstanceClient } from '../ports/instance-runtime.ts';
-import type { Store, StoredObject } from '../ports/store.ts';
+import { type Store, type StoredObject, updateWithRetry } from '../ports/store.ts';
 import { lsnDiff } from '../postgres/lsn.ts';
 import { DELETION_ANNOTATION } from './cluster-controller.ts';
 
@@ -116,16 +122,22 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
       store.create(r);
       return { ...base, action: 'created' };
     }
-    const payload = (x: UserResource): string =>
+    // Annotations pgherd's own commands set (fencing) survive an apply that does not mention them.
+    const kept = Object.fromEntries(
+      Object.entries(prev.metadata.annotations ?? {}).filter(([k]) => k === FENCED_INSTANCES_ANNOTATION),
+    );
+    const annotations = { ...kept, ...(r.metadata.annotations ?? {}) };
+    const payload = (x: UserResource, xAnnotations: Record<string, string>): string =>
       JSON.stringify([
         x.kind === 'Cluster' ? x.spec : { type: x.type, data: x.data },
         x.metadata.labels ?? {},
-        x.metadata.annotations ?? {},
+        xAnnotations,
       ]);
-    if (payload(prev) === payload(r)) return { ...base, action: 'unchanged' };
+    if (payload(prev, prev.metadata.annotations ?? {}) === payload(r, annotations))
+      return { ...base, action: 'unchanged' };
     const next = structuredClone(prev) as UserResource;
     next.metadata.labels = r.metadata.labels ?? {};
-    next.metadata.annotations = r.metadata.annotations ?? {};
+    next.metadata.annotations = annotations;
     if (next.kind === 'Cluster' && r.kind === 'Cluster') next.spec = r.spec;
     if (next.kind === 'Secret' && r.kind === 'Secret') {
       next.type = r.type;
@@ -340,11 +352,71 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
     return { reloaded: reloaded.sort() };
   };
 
+  const fence = async (
+    namespace: string,
+    name: string,
+    instance: string,
+    on: boolean,
+  ): Promise<{ fenced: string[] }> => {
+    const cluster = store.get<ClusterResource>('Cluster', namespace, name);
+    if (cluster === undefined) {
+      throw new ControlPlaneError(
+        `cluster "${name}" not found in namespace ${namespace}`,
+        'PGHERD_CLI_NOT_FOUND',
+        'user',
+      );
+    }
+    const known = store
+      .list<InstanceResource>('Instance', namespace)
+      .filter((i) => i.spec.cluster === name)
+      .map((i) => i.metadata.name);
+    if (instance !== '*' && !known.includes(instance)) {
+      throw new ControlPlaneError(
+        `cluster ${name} has no instance "${instance}" (it has ${known.join(', ') || 'none'}); use an instance name or '*'`,
+        'PGHERD_CLI_NOT_FOUND',
+        'user',
+      );
+    }
+    let result: string[] = [];
+    updateWithRetry<ClusterResource>(store, 'Cluster', namespace, name, (c) => {
+      let list: string[];
+      try {
+        list = fencedInstances(c);
+      } catch (err) {
+        throw new ControlPlaneError((err as Error).message, 'PGHERD_CLI_FENCING', 'user');
+      }
+      // As CNPG: fencing '*' replaces the list; unfencing '*' clears it.
+      let next: string[];
+      if (instance === '*') next = on ? ['*'] : [];
+      else if (on) next = list.includes('*') || list.includes(instance) ? list : [...list, instance].sort();
+      else {
+        if (list.includes('*')) {
+          throw new ControlPlaneError(
+            `every instance of ${name} is fenced ("*"); unfence '*' first`,
+            'PGHERD_CLI_FENCING',
+            'user',
+          );
+        }
+        next = list.filter((x) => x !== instance);
+      }
+      result = next;
+      const annotations = { ...(c.metadata.annotations ?? {}) };
+      if (next.length === 0) delete annotations[FENCED_INSTANCES_ANNOTATION];
+      else annotations[FENCED_INSTANCES_ANNOTATION] = JSON.stringify(next);
+      if (JSON.stringify(annotations) === JSON.stringify(c.metadata.annotations ?? {})) return undefined;
+      c.metadata.annotations = annotations;
+      return c;
+    });
+    d.notify(`${namespace}/${name}`);
+    return { fenced: result };
+  };
+
   return {
     apply,
     get,
     delete: del,
     status,
+    fence,
     reload,
     shutdown: async (opts) => d.onShutdown(opts.stopInstances),
   };

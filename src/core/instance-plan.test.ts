@@ -11,8 +11,34 @@ const base: InstanceObservation = {
   cloneInterrupted: false,
   postmasterRunning: false,
   primaryNotReady: undefined,
+  fenced: false,
 };
 const primaryBoot: Partial<InstanceObservation> = { isTargetPrimary: true, clusterInitialized: false };
+
+const fencingCases: Array<{
+  name: string;
+  observed: Partial<InstanceObservation>;
+  expect: { step: string; reasonContains: string };
+}> = [
+  {
+    name: 'a fenced running instance has its PostgreSQL stopped',
+    observed: { fenced: true, postmasterRunning: true, isTargetPrimary: true, isCurrentPrimary: true },
+    expect: { step: 'fence', reasonContains: 'fenced' },
+  },
+  {
+    name: 'a fenced stopped instance stays stopped, even a replica without data',
+    observed: { fenced: true, dataValid: false },
+    expect: { step: 'wait', reasonContains: 'until it is unfenced' },
+  },
+];
+
+describe('planInstance with fencing', () => {
+  it.each(fencingCases)('$name', (c) => {
+    const step = planInstance({ ...base, ...c.observed });
+    expect(step.step).toBe(c.expect.step);
+    expect(step.reason).toContain(c.expect.reasonContains);
+  });
+});
 
 const cases: Array<{
   name: string;

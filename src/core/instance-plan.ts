@@ -23,10 +23,13 @@ export interface InstanceObservation {
   postmasterRunning: boolean;
   /** Why the primary cannot be cloned now, or undefined when it can. */
   primaryNotReady: string | undefined;
+  /** The instance is fenced (cnpg.io/fencedInstances): PostgreSQL must not run. */
+  fenced: boolean;
 }
 
 export type InstanceStep =
   | { step: 'stopPostgres'; reason: string }
+  | { step: 'fence'; reason: string }
   | { step: 'initdb'; reason: string }
   | { step: 'postInit'; reason: string }
   | { step: 'markInitialized'; reason: string }
@@ -39,6 +42,12 @@ export type InstanceStep =
 /** Decides the instance manager's next step. */
 export function planInstance(o: InstanceObservation): InstanceStep {
   const bootstrapping = o.isTargetPrimary && !o.clusterInitialized;
+
+  // Fencing wins over everything: PostgreSQL is stopped and stays stopped, data untouched.
+  if (o.fenced) {
+    if (o.postmasterRunning) return { step: 'fence', reason: 'the instance is fenced; stopping PostgreSQL' };
+    return { step: 'wait', reason: 'the instance is fenced; PostgreSQL stays stopped until it is unfenced' };
+  }
 
   if (o.postmasterRunning) {
     if (!o.dataValid) {

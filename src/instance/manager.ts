@@ -19,6 +19,7 @@ import {
   type InstanceStatus,
   isClusterInitialized,
   isDeletionRequested,
+  isFenced,
 } from '../api/internal.ts';
 import { type InstanceObservation, planInstance } from '../core/instance-plan.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
@@ -277,6 +278,12 @@ export class InstanceManager {
       const step = planInstance(this.observe(cluster));
       if (step.step !== 'maintain') this.log.info({ step: step.step }, step.reason);
       switch (step.step) {
+        case 'fence':
+          // CNPG's fencing: like a switchover's shutdown (fast within switchoverDelay, then
+          // immediate); the data stays, the instance leaves every service.
+          await this.shutdownPostgres(cluster.spec.switchoverDelay * 1000, 'Fenced', step.reason);
+          this.publishStatus();
+          return;
         case 'stopPostgres':
           await this.postmaster.stop('immediate', 10_000);
           this.startupComplete = false;
@@ -300,7 +307,7 @@ export class InstanceManager {
           this.markInitialized();
           return;
         case 'wait':
-          this.setPhase('Pending', step.reason);
+          this.setPhase(isFenced(cluster, this.o.instance) ? 'Fenced' : 'Pending', step.reason);
           this.publishStatus();
           return;
         case 'refuse':
@@ -356,6 +363,7 @@ export class InstanceManager {
       cloneInterrupted,
       postmasterRunning: running,
       primaryNotReady: this.primaryNotReady(cluster),
+      fenced: isFenced(cluster, this.o.instance),
     };
   }
 
@@ -746,7 +754,11 @@ export class InstanceManager {
     });
   }
 
-  private async shutdownPostgres(): Promise<void> {
+  private async shutdownPostgres(
+    timeoutMs?: number,
+    phase = 'Stopped',
+    reason = 'PostgreSQL was stopped by the instance manager',
+  ): Promise<void> {
     if (!this.postmaster.isRunning()) return;
     const cluster = this.read().cluster;
     this.setPhase('Stopping', 'shutting PostgreSQL down');
@@ -757,11 +769,11 @@ export class InstanceManager {
     } catch {
       /* shutting down anyway */
     }
-    await this.postmaster.stopEscalating('fast', (cluster?.spec.stopDelay ?? 1800) * 1000);
+    await this.postmaster.stopEscalating('fast', timeoutMs ?? (cluster?.spec.stopDelay ?? 1800) * 1000);
     this.startupComplete = false;
     this.log.info('PostgreSQL stopped');
     try {
-      this.setPhase('Stopped', 'PostgreSQL was stopped by the instance manager');
+      this.setPhase(phase, reason);
       this.lastProbe = undefined;
       this.publishStatus();
     } catch {

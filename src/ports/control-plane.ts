@@ -69,6 +69,8 @@ export interface ControlPlane {
   /** Marks for deletion; the controller tears down and removes it. */
   delete(kind: string, namespace: string, name: string): Promise<void>;
   status(namespace: string, cluster: string): Promise<ClusterView>;
+  /** Fences (on) or unfences (off) an instance or '*' through cnpg.io/fencedInstances. */
+  fence(namespace: string, cluster: string, instance: string, on: boolean): Promise<{ fenced: string[] }>;
   /** Asks every instance of a cluster to reload its configuration now (`cnpg reload`). */
   reload(namespace: string, cluster: string): Promise<{ reloaded: string[] }>;
   /** Asks the control plane to stop all instances and itself (local platform `down`). */

@@ -97,6 +97,11 @@ export function createApiClient(socketPath: string): ControlPlane & { ping(): Pr
       );
     },
     status: (ns, name) => call<ClusterView>(socketPath, 'GET', `/status/${encodeURIComponent(name)}${q(ns)}`),
+    fence: (ns, name, instance, on) =>
+      call<{ fenced: string[] }>(socketPath, 'POST', `/fence/${encodeURIComponent(name)}${q(ns)}`, {
+        instance,
+        on,
+      }),
     reload: (ns, name) =>
       call<{ reloaded: string[] }>(socketPath, 'POST', `/reload/${encodeURIComponent(name)}${q(ns)}`),
     shutdown: async (opts) => {

@@ -46,6 +46,10 @@ export function startApiServer(socketPath: string, cp: ControlPlane, logger: Log
       if (req.method === 'GET' && parts[0] === 'status' && parts[1] !== undefined) {
         return send(200, await cp.status(ns, parts[1]));
       }
+      if (req.method === 'POST' && parts[0] === 'fence' && parts[1] !== undefined) {
+        const b = (await readBody(req)) as { instance: string; on: boolean };
+        return send(200, await cp.fence(ns, parts[1], b.instance, b.on === true));
+      }
       if (req.method === 'POST' && parts[0] === 'reload' && parts[1] !== undefined) {
         return send(200, await cp.reload(ns, parts[1]));
       }
