@@ -74,6 +74,36 @@ export interface ControlPlaneDeps {
 export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
   const { store } = d;
 
+  /** The cluster, or the user error every command gives for a missing one. */
+  const requireCluster = (namespace: string, name: string): ClusterResource => {
+    const cluster = store.get<ClusterResource>('Cluster', namespace, name);
+    if (cluster === undefined) {
+      throw new ControlPlaneError(
+        `cluster "${name}" not found in namespace ${namespace}`,
+        'PGHERD_CLI_NOT_FOUND',
+        'user',
+      );
+    }
+    return cluster;
+  };
+
+  /** The CA that verifies the cluster's server certificate (the instance managers' API). */
+  const serverCaPem = (cluster: ClusterResource): string => {
+    const secret = store.get<SecretResource>(
+      'Secret',
+      cluster.metadata.namespace,
+      certificateSecretNames(cluster).serverCa,
+    );
+    return secret ? Buffer.from(secret.data['ca.crt'] ?? '', 'base64').toString('utf8') : '';
+  };
+
+  /** A cluster's instances, by serial. */
+  const instancesOf = (namespace: string, name: string): InstanceResource[] =>
+    store
+      .list<InstanceResource>('Instance', namespace)
+      .filter((i) => i.spec.cluster === name)
+      .sort((a, b) => a.spec.serial - b.spec.serial);
+
   const apply = async (text: string, file: string, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> => {
     const loaded = loadManifests(text, file);
     if (loaded.errors.length > 0) return { errors: loaded.errors, warnings: loaded.warnings, outcomes: [] };
@@ -164,14 +194,7 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
   const del = async (kind: string, namespace: string, name: string): Promise<void> => {
     const k = resolveKind(kind);
     if (k === 'Cluster') {
-      const c = store.get<ClusterResource>('Cluster', namespace, name);
-      if (c === undefined) {
-        throw new ControlPlaneError(
-          `cluster "${name}" not found in namespace ${namespace}`,
-          'PGHERD_CLI_NOT_FOUND',
-          'user',
-        );
-      }
+      const c = requireCluster(namespace, name);
       if (c.metadata.annotations?.[DELETION_ANNOTATION] === undefined) {
         c.metadata.annotations = {
           ...(c.metadata.annotations ?? {}),
@@ -215,20 +238,9 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
   };
 
   const status = async (namespace: string, name: string): Promise<ClusterView> => {
-    const cluster = store.get<ClusterResource>('Cluster', namespace, name);
-    if (cluster === undefined) {
-      throw new ControlPlaneError(
-        `cluster "${name}" not found in namespace ${namespace}`,
-        'PGHERD_CLI_NOT_FOUND',
-        'user',
-      );
-    }
-    const caSecret = store.get<SecretResource>('Secret', namespace, certificateSecretNames(cluster).serverCa);
-    const caPem = caSecret ? Buffer.from(caSecret.data['ca.crt'] ?? '', 'base64').toString('utf8') : '';
-    const instances = store
-      .list<InstanceResource>('Instance', namespace)
-      .filter((i) => i.spec.cluster === name)
-      .sort((a, b) => a.spec.serial - b.spec.serial);
+    const cluster = requireCluster(namespace, name);
+    const caPem = serverCaPem(cluster);
+    const instances = instancesOf(namespace, name);
     const reports = await Promise.all(
       instances.map(async (i): Promise<InstanceReport | Error> => {
         try {
@@ -317,19 +329,9 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
   };
 
   const reload = async (namespace: string, name: string): Promise<{ reloaded: string[] }> => {
-    const cluster = store.get<ClusterResource>('Cluster', namespace, name);
-    if (cluster === undefined) {
-      throw new ControlPlaneError(
-        `cluster "${name}" not found in namespace ${namespace}`,
-        'PGHERD_CLI_NOT_FOUND',
-        'user',
-      );
-    }
-    const caSecret = store.get<SecretResource>('Secret', namespace, certificateSecretNames(cluster).serverCa);
-    const caPem = caSecret ? Buffer.from(caSecret.data['ca.crt'] ?? '', 'base64').toString('utf8') : '';
-    const instances = store
-      .list<InstanceResource>('Instance', namespace)
-      .filter((i) => i.spec.cluster === name);
+    const cluster = requireCluster(namespace, name);
+    const caPem = serverCaPem(cluster);
+    const instances = instancesOf(namespace, name);
     const failures: string[] = [];
     const reloaded: string[] = [];
     await Promise.all(
@@ -358,18 +360,8 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
     instance: string,
     on: boolean,
   ): Promise<{ fenced: string[] }> => {
-    const cluster = store.get<ClusterResource>('Cluster', namespace, name);
-    if (cluster === undefined) {
-      throw new ControlPlaneError(
-        `cluster "${name}" not found in namespace ${namespace}`,
-        'PGHERD_CLI_NOT_FOUND',
-        'user',
-      );
-    }
-    const known = store
-      .list<InstanceResource>('Instance', namespace)
-      .filter((i) => i.spec.cluster === name)
-      .map((i) => i.metadata.name);
+    requireCluster(namespace, name);
+    const known = instancesOf(namespace, name).map((i) => i.metadata.name);
     if (instance !== '*' && !known.includes(instance)) {
       throw new ControlPlaneError(
         `cluster ${name} has no instance "${instance}" (it has ${known.join(', ') || 'none'}); use an instance name or '*'`,

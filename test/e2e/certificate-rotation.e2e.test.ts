@@ -10,6 +10,7 @@ import {
   pgherdOk,
   runProgram,
   secretValue,
+  serverCertificate,
   servicePort,
 } from '../harness/home.ts';
 
@@ -72,9 +73,7 @@ describe('certificate renewal', () => {
         ssl: { ca, servername: 'rot-rw' },
       });
       await c.connect();
-      const peer = (
-        c as unknown as { connection: { stream: { getPeerX509Certificate(): X509Certificate } } }
-      ).connection.stream.getPeerX509Certificate();
+      const peer = serverCertificate(c);
       seenServerSerials.add(peer.serialNumber);
       await c.query('select 1');
       await c.end();

@@ -12,6 +12,7 @@ import {
   pgherd,
   pgherdOk,
   secretValue,
+  serverCertificate,
   servicePort,
 } from '../harness/home.ts';
 
@@ -87,9 +88,7 @@ describe('certificates the user brings (spec.certificates)', () => {
       ssl: { ca: serverCa.certPem, servername: 'db.acme.test' },
     });
     await c.connect();
-    const peer = (
-      c as unknown as { connection: { stream: { getPeerX509Certificate(): X509Certificate } } }
-    ).connection.stream.getPeerX509Certificate();
+    const peer = serverCertificate(c);
     expect(peer.serialNumber).toBe(new X509Certificate(server.certPem).serialNumber);
     await c.end();
 

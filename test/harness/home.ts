@@ -3,6 +3,7 @@
  * that ends every process the test started — by pid, never by name.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import type { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -205,4 +206,11 @@ export function runProgram(
 /** `pgherd status CLUSTER -o json`, parsed. */
 export async function clusterStatus<T>(home: string, cluster: string): Promise<T> {
   return JSON.parse((await pgherdOk(home, ['status', cluster, '-o', 'json'])).stdout) as T;
+}
+
+/** The certificate the server presented on a connected TLS client (node-postgres keeps the socket private). */
+export function serverCertificate(client: pg.Client): X509Certificate {
+  return (
+    client as unknown as { connection: { stream: { getPeerX509Certificate(): X509Certificate } } }
+  ).connection.stream.getPeerX509Certificate();
 }
