@@ -43,6 +43,11 @@ export interface InstanceStatus {
   systemId?: string;
   /** Changes on every instance-manager start. */
   sessionId?: string;
+  /**
+   * Set while this instance's PostgreSQL, a primary, is down without a clean shutdown and its
+   * manager waits for the control plane to fail over or allow a restart: why it is down.
+   */
+  primaryLost?: string;
   lastUpdate?: string;
 }
 
@@ -142,4 +147,23 @@ export function isFenced(
   } catch {
     return false;
   }
+}
+
+/**
+ * The cluster's primary lease (CNPG's Lease object, kept in Cluster.status on the local
+ * platform): only the instance manager session named here may start or promote PostgreSQL as
+ * the primary. Taken and released by compare-and-set; the control plane revokes it when it
+ * fails a primary over, and grants it back when a lost primary may restart in place.
+ */
+export interface PrimaryLease {
+  holder: string;
+  /** The instance manager session (its sessionId) that holds it. */
+  session: string;
+  acquiredTime: string;
+}
+
+/** The primary lease of a cluster, if someone holds it. */
+export function primaryLeaseOf(cluster: ClusterResource): PrimaryLease | undefined {
+  const lease = cluster.status?.['primaryLease'] as PrimaryLease | undefined;
+  return lease !== undefined && lease.holder !== '' ? lease : undefined;
 }

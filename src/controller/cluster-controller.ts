@@ -15,18 +15,21 @@ import {
   serviceName,
 } from '../api/internal.ts';
 import { type ObservedInstance, planTopology, type TopologyAction } from '../core/topology.ts';
-import type { InstanceRuntime } from '../ports/instance-runtime.ts';
+import type { InstanceClient, InstanceRuntime } from '../ports/instance-runtime.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
 import {
   type CertificatePolicy,
   ensureCertificateSecrets,
   ensureCredentialSecrets,
 } from './cluster-secrets.ts';
+import { FailoverController, type FailoverOutcome } from './failover-controller.ts';
 import type { ReconcileResult } from './work-queue.ts';
 
 export interface ClusterControllerDeps {
   store: Store;
   runtime: InstanceRuntime;
+  /** Reads the instance managers' status API (failure detection, election). */
+  instanceClient: InstanceClient;
   logger: Logger;
   now: () => Date;
   /** Loopback address services and instances bind to. */
@@ -48,12 +51,15 @@ export { DELETION_ANNOTATION } from '../api/internal.ts';
 
 export class ClusterController {
   private readonly d: ClusterControllerDeps;
+  private readonly failover: FailoverController;
   constructor(d: ClusterControllerDeps) {
     this.d = d;
+    this.failover = new FailoverController(d);
   }
 
   /** Reconciles one cluster, identified as `namespace/name`. */
   async reconcile(key: string): Promise<ReconcileResult> {
+    const passStarted = Date.now();
     const [namespace, name] = key.split('/') as [string, string];
     const { store } = this.d;
     const cluster = store.get<ClusterResource>('Cluster', namespace, name);
@@ -101,7 +107,12 @@ export class ClusterController {
         phase: i.status?.phase,
       };
     });
-    const status = cluster.status ?? {};
+    // Failover first (CNPG: while currentPrimary != targetPrimary the normal reconcile waits).
+    let failover: FailoverOutcome | undefined;
+    if (isClusterInitialized(cluster) && cluster.status?.currentPrimary !== undefined) {
+      failover = await this.failover.reconcile(cluster, instances, log);
+    }
+    const status = store.get<ClusterResource>('Cluster', namespace, name)?.status ?? cluster.status ?? {};
     const plan = planTopology(
       {
         instances: cluster.spec.instances,
@@ -113,6 +124,22 @@ export class ClusterController {
       observed,
       (serial) => instanceName(name, serial),
     );
+    const switching =
+      isClusterInitialized(cluster) &&
+      status.currentPrimary !== undefined &&
+      status.targetPrimary !== undefined &&
+      status.targetPrimary !== status.currentPrimary;
+    if (failover?.inProgress === true || switching) {
+      // Only instance managers are restarted meanwhile: they take part in the failover.
+      for (const action of plan.actions) {
+        if (action.type !== 'startManager') continue;
+        log.info({ action: action.type, instance: action.name }, action.reason);
+        await this.apply(cluster, action, instances);
+      }
+      const fresh = store.get<ClusterResource>('Cluster', namespace, name);
+      this.writeStatus(cluster, fresh?.status?.phase ?? 'Failing over', fresh?.status?.phaseReason ?? '');
+      return { type: 'requeue', afterMs: 100, reason: fresh?.status?.phaseReason ?? 'failover in progress' };
+    }
     for (const action of plan.actions) {
       log.info({ action: action.type, instance: action.name }, action.reason);
       await this.apply(cluster, action, instances);
@@ -120,7 +147,13 @@ export class ClusterController {
     this.writeStatus(cluster, plan.phase, plan.phaseReason);
     // A settled cluster is still checked every second: a dead instance manager is noticed by
     // polling its pid, not by a store change.
-    if (plan.settled) return { type: 'requeue', afterMs: 1000, reason: plan.phaseReason };
+    // Failure detection needs an observation about every second, however long this pass took.
+    if (plan.settled)
+      return {
+        type: 'requeue',
+        afterMs: Math.max(50, 1000 - (Date.now() - passStarted)),
+        reason: plan.phaseReason,
+      };
     return { type: 'requeue', afterMs: plan.actions.length > 0 ? 100 : 500, reason: plan.phaseReason };
   }
 

@@ -12,6 +12,14 @@ const base: InstanceObservation = {
   postmasterRunning: false,
   primaryNotReady: undefined,
   fenced: false,
+  switching: false,
+  targetPending: false,
+  runningAsPrimary: undefined,
+  dataIsPrimary: false,
+  cleanShutdown: false,
+  lease: 'other',
+  walReceiverActive: false,
+  rewindFailures: 0,
 };
 const primaryBoot: Partial<InstanceObservation> = { isTargetPrimary: true, clusterInitialized: false };
 
@@ -76,9 +84,9 @@ const cases: Array<{
     expect: { step: 'refuse', reasonContains: 'never re-created' },
   },
   {
-    name: 'a former primary (still currentPrimary) with no data is refused too',
-    observed: { isCurrentPrimary: true, dataValid: false },
-    expect: { step: 'refuse', reasonContains: 'never re-created' },
+    name: 'a former primary with no data waits for the failover, then clones the new primary',
+    observed: { isCurrentPrimary: true, dataValid: false, switching: true, targetPending: true },
+    expect: { step: 'wait', reasonContains: 'failover to finish' },
   },
   {
     name: 'a replica without data waits while the primary is not ready',
@@ -118,5 +126,177 @@ describe('planInstance', () => {
     expect(step.step).toBe(c.expect.step);
     expect(step.reason).toContain(c.expect.reasonContains);
     if (c.expect.asStandby !== undefined) expect(step).toMatchObject({ asStandby: c.expect.asStandby });
+  });
+});
+
+const primary: Partial<InstanceObservation> = {
+  isTargetPrimary: true,
+  isCurrentPrimary: true,
+  dataIsPrimary: true,
+  lease: 'mine',
+};
+const failoverCases: Array<{
+  name: string;
+  observed: Partial<InstanceObservation>;
+  expect: { step: string; asStandby?: boolean; immediate?: boolean; reasonContains: string };
+}> = [
+  {
+    name: 'a running primary holding the lease is maintained',
+    observed: { ...primary, postmasterRunning: true, runningAsPrimary: true },
+    expect: { step: 'maintain', reasonContains: 'running' },
+  },
+  {
+    name: 'an adopted running primary claims the lease its previous manager held',
+    observed: { ...primary, postmasterRunning: true, runningAsPrimary: true, lease: 'ours' },
+    expect: { step: 'takeLease', reasonContains: 'claims the primary lease' },
+  },
+  {
+    name: 'a running primary whose lease another instance holds is stopped at once',
+    observed: { ...primary, postmasterRunning: true, runningAsPrimary: true, lease: 'other' },
+    expect: { step: 'demote', immediate: true, reasonContains: 'another instance holds' },
+  },
+  {
+    name: 'switchover: the current primary, no longer target, shuts down cleanly',
+    observed: {
+      ...primary,
+      isTargetPrimary: false,
+      switching: true,
+      postmasterRunning: true,
+      runningAsPrimary: true,
+    },
+    expect: { step: 'demote', immediate: false, reasonContains: 'fast shutdown' },
+  },
+  {
+    name: 'failover: a primary that is running again while the target is pending stops at once',
+    observed: {
+      ...primary,
+      isTargetPrimary: false,
+      switching: true,
+      targetPending: true,
+      postmasterRunning: true,
+      runningAsPrimary: true,
+    },
+    expect: { step: 'demote', immediate: true, reasonContains: 'no longer the primary' },
+  },
+  {
+    name: 'a stale primary that resumes after the failover stops at once',
+    observed: {
+      ...primary,
+      isTargetPrimary: false,
+      isCurrentPrimary: false,
+      postmasterRunning: true,
+      runningAsPrimary: true,
+    },
+    expect: { step: 'demote', immediate: true, reasonContains: 'no longer the primary' },
+  },
+  {
+    name: 'the chosen standby waits for the old primary to release the lease',
+    observed: { isTargetPrimary: true, switching: true, postmasterRunning: true, runningAsPrimary: false },
+    expect: { step: 'wait', reasonContains: 'release the primary lease' },
+  },
+  {
+    name: 'the chosen standby waits until its WAL receiver stopped (all WAL received)',
+    observed: {
+      isTargetPrimary: true,
+      switching: true,
+      postmasterRunning: true,
+      runningAsPrimary: false,
+      lease: 'free',
+      walReceiverActive: true,
+    },
+    expect: { step: 'wait', reasonContains: 'last WAL' },
+  },
+  {
+    name: 'the chosen standby promotes',
+    observed: {
+      isTargetPrimary: true,
+      switching: true,
+      postmasterRunning: true,
+      runningAsPrimary: false,
+      lease: 'free',
+    },
+    expect: { step: 'promote', reasonContains: 'promoting' },
+  },
+  {
+    name: 'a promoted standby not yet recorded as current finishes the promotion',
+    observed: {
+      isTargetPrimary: true,
+      switching: true,
+      postmasterRunning: true,
+      runningAsPrimary: true,
+      lease: 'mine',
+    },
+    expect: { step: 'promote', reasonContains: 'finishing the promotion' },
+  },
+  {
+    name: 'a primary that crashed is not restarted without the lease: the control plane decides',
+    observed: { ...primary, lease: 'free' },
+    expect: { step: 'primaryLost', reasonContains: 'without a clean shutdown' },
+  },
+  {
+    name: 'a primary whose manager and postmaster died waits too (the lease names the dead manager)',
+    observed: { ...primary, lease: 'ours' },
+    expect: { step: 'primaryLost', reasonContains: 'fail over or to allow a restart' },
+  },
+  {
+    name: 'a primary granted the lease after a crash restarts in place',
+    observed: { ...primary, lease: 'mine' },
+    expect: { step: 'start', asStandby: false, reasonContains: 'as the primary' },
+  },
+  {
+    name: 'a primary shut down cleanly (pgherd down) claims the lease and starts',
+    observed: { ...primary, lease: 'ours', cleanShutdown: true },
+    expect: { step: 'takeLease', reasonContains: 'shut down cleanly' },
+  },
+  {
+    name: 'a cleanly shut down primary never starts while another instance holds the lease',
+    observed: { ...primary, lease: 'other', cleanShutdown: true },
+    expect: { step: 'primaryLost', reasonContains: 'waiting for the control plane' },
+  },
+  {
+    name: 'the former primary waits while the failover runs',
+    observed: { ...primary, isTargetPrimary: false, switching: true, targetPending: true },
+    expect: { step: 'wait', reasonContains: 'before rejoining' },
+  },
+  {
+    name: 'the former primary waits for the new primary to be ready',
+    observed: {
+      ...primary,
+      isTargetPrimary: false,
+      isCurrentPrimary: false,
+      primaryNotReady: 'waiting for the primary pg-2 to be ready',
+    },
+    expect: { step: 'wait', reasonContains: 'pg-2' },
+  },
+  {
+    name: 'the former primary rewinds onto the new primary',
+    observed: { ...primary, isTargetPrimary: false, isCurrentPrimary: false, lease: 'other' },
+    expect: { step: 'rewind', reasonContains: 'pg_rewind' },
+  },
+  {
+    name: 'the former primary is re-cloned when pg_rewind keeps failing',
+    observed: {
+      ...primary,
+      isTargetPrimary: false,
+      isCurrentPrimary: false,
+      lease: 'other',
+      rewindFailures: 4,
+    },
+    expect: { step: 'reclone', reasonContains: 'failed 4 times' },
+  },
+  {
+    name: 'a fenced former primary stays stopped',
+    observed: { ...primary, isTargetPrimary: false, isCurrentPrimary: false, fenced: true },
+    expect: { step: 'wait', reasonContains: 'fenced' },
+  },
+];
+
+describe('planInstance during failover and switchover', () => {
+  it.each(failoverCases)('$name', (c) => {
+    const step = planInstance({ ...base, ...c.observed });
+    expect(step.step).toBe(c.expect.step);
+    expect(step.reason).toContain(c.expect.reasonContains);
+    if (c.expect.asStandby !== undefined) expect(step).toMatchObject({ asStandby: c.expect.asStandby });
+    if (c.expect.immediate !== undefined) expect(step).toMatchObject({ immediate: c.expect.immediate });
   });
 });

@@ -62,6 +62,13 @@ export interface PostInitInput {
  * application owner and database, then postInitApplicationSQL in the application database.
  * Passwords are sent as literals with statement logging off for the session.
  */
+const REWIND_FUNCTIONS = [
+  'pg_ls_dir(text, boolean, boolean)',
+  'pg_stat_file(text, boolean)',
+  'pg_read_binary_file(text)',
+  'pg_read_binary_file(text, bigint, bigint, boolean)',
+];
+
 export async function runPostInit(input: PostInitInput): Promise<void> {
   const init = input.spec.bootstrap?.initdb;
   const database = init?.database ?? 'app';
@@ -70,6 +77,11 @@ export async function runPostInit(input: PostInitInput): Promise<void> {
   try {
     await admin.query("SET log_statement = 'none'; SET log_min_error_statement = 'panic'");
     await admin.query('CREATE ROLE streaming_replica WITH LOGIN REPLICATION');
+    // What pg_rewind needs on its source server (CNPG grants the same): a former primary
+    // rewinds from the new one as streaming_replica.
+    for (const fn of REWIND_FUNCTIONS) {
+      await admin.query(`GRANT EXECUTE ON FUNCTION pg_catalog.${fn} TO streaming_replica`);
+    }
     for (const sql of init?.postInitSQL ?? []) await runUserSql(admin, sql, 'postInitSQL', 'postgres');
     if ((init?.postInitTemplateSQL ?? []).length > 0) {
       const tpl = await connectLocal(input.conn, 'template1');
@@ -202,4 +214,22 @@ export async function runBaseBackup(tools: PgTools, input: JoinInput, signal?: A
   if (input.slotName !== undefined) args.push('-C', '-S', input.slotName);
   if (input.walDir !== undefined) args.push(`--waldir=${input.walDir}`);
   await tools.run('pg_basebackup', args, signal ? { signal } : {});
+}
+
+/**
+ * Rewinds a former primary onto the new primary's timeline with pg_rewind, connecting as
+ * streaming_replica (the post-init SQL grants it the file functions pg_rewind needs). A target
+ * that crashed is first recovered by pg_rewind itself (single-user mode).
+ */
+export async function runRewind(
+  tools: PgTools,
+  input: Pick<JoinInput, 'pgdata' | 'primary' | 'instanceName' | 'certs' | 'verifyHost'>,
+  signal?: AbortSignal,
+): Promise<string> {
+  const result = await tools.run(
+    'pg_rewind',
+    [`--target-pgdata=${input.pgdata}`, `--source-server=${replicationConninfo(input)}`, '--progress'],
+    signal ? { signal } : {},
+  );
+  return `${result.stdout}\n${result.stderr}`.trim();
 }

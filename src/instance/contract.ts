@@ -55,5 +55,7 @@ export interface InstanceReport {
   replication: ReplicationInfo[];
   /** Seconds of replay lag as PostgreSQL sees it on a replica (now() - last replay timestamp). */
   replayLagSeconds: number | null;
+  /** Set while this primary's PostgreSQL is down awaiting the control plane's decision: why. */
+  primaryLost?: string;
   error?: string;
 }

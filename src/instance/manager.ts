@@ -20,8 +20,11 @@ import {
   isClusterInitialized,
   isDeletionRequested,
   isFenced,
+  type PrimaryLease,
+  primaryLeaseOf,
 } from '../api/internal.ts';
-import { type InstanceObservation, planInstance } from '../core/instance-plan.ts';
+import { PENDING_TARGET } from '../core/failover.ts';
+import { type InstanceObservation, type InstanceStep, planInstance } from '../core/instance-plan.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
 import {
   renderPgHba,
@@ -36,8 +39,10 @@ import {
   runBaseBackup,
   runInitdb,
   runPostInit,
+  runRewind,
 } from './bootstrap.ts';
 import type { InstanceReport } from './contract.ts';
+import { isCleanShutdown, readClusterState } from './control-file.ts';
 import { LogTail } from './log-tail.ts';
 import type { PgTools } from './pg-tools.ts';
 import { Postmaster, sleep } from './postmaster.ts';
@@ -78,6 +83,14 @@ export interface InstanceManagerOptions {
   pollMs?: number;
 }
 
+/** The steps during which the primary's PostgreSQL is down awaiting the control plane. */
+function isPrimaryLostStep(step: InstanceStep): boolean {
+  return (
+    step.step === 'primaryLost' ||
+    (step.step === 'refuse' && step.code === 'PGHERD_INSTANCE_PRIMARY_DATA_LOST')
+  );
+}
+
 /** Markers in the instance folder (owned by pgherd, not PostgreSQL). */
 const INITDB_DONE = '.initdb-done';
 const BOOTSTRAP_DONE = '.bootstrap-done';
@@ -110,6 +123,10 @@ export class InstanceManager {
   /** The Instance as last read: its ports stay known while it is being deleted. */
   private instanceSpec: InstanceResource['spec'] | undefined;
   private loopDone: Promise<void> | undefined;
+  /** pg_rewind attempts that failed in a row (re-clone after MAX_REWIND_ATTEMPTS). */
+  private rewindFailures = 0;
+  /** Why this primary's PostgreSQL is down awaiting the control plane's decision, if it is. */
+  private primaryLostReason: string | undefined;
 
   private readonly o: InstanceManagerOptions;
   constructor(o: InstanceManagerOptions) {
@@ -182,6 +199,7 @@ export class InstanceManager {
       pendingRestart: p?.pendingRestart ?? false,
       replication: p?.replication ?? [],
       replayLagSeconds: p?.replayLagSeconds ?? null,
+      ...(this.primaryLostReason !== undefined ? { primaryLost: this.primaryLostReason } : {}),
       ...(this.lastProbeError !== undefined ? { error: this.lastProbeError } : {}),
     };
   }
@@ -244,11 +262,13 @@ export class InstanceManager {
   }
 
   private async reconcile(): Promise<void> {
-    const { instance, cluster } = this.read();
-    if (instance === undefined || cluster === undefined || isDeletionRequested(instance)) {
+    const read = this.read();
+    const instance = read.instance;
+    if (instance === undefined || read.cluster === undefined || isDeletionRequested(instance)) {
       this.markDeleted();
       return;
     }
+    let cluster: ClusterResource = read.cluster;
     this.instanceSpec = instance.spec;
     const names = certificateSecretNames(cluster);
     const certsChanged = writeCertificates(
@@ -275,9 +295,40 @@ export class InstanceManager {
     // Run steps until the instance is maintained, waits, or is refused; each step is decided
     // afresh from what is observed after the previous one (core/instance-plan.ts).
     for (let n = 0; n < 8 && !this.stopping; n++) {
+      if (this.postmaster.isRunning()) await this.refreshProbe();
+      const current: ClusterResource | undefined = n === 0 ? cluster : this.read().cluster;
+      if (current === undefined) return;
+      cluster = current;
       const step = planInstance(this.observe(cluster));
       if (step.step !== 'maintain') this.log.info({ step: step.step }, step.reason);
+      if (!isPrimaryLostStep(step) && this.primaryLostReason !== undefined) {
+        this.primaryLostReason = undefined;
+        this.publishStatus();
+      }
       switch (step.step) {
+        case 'demote':
+          await this.demote(cluster, step.immediate, step.reason);
+          continue;
+        case 'takeLease':
+          if (this.takeLease()) continue;
+          this.setPhase('Pending', 'waiting for the primary lease');
+          this.publishStatus();
+          return;
+        case 'promote':
+          if (await this.promote(cluster, instance)) continue;
+          return;
+        case 'primaryLost':
+          this.primaryLostReason = `PostgreSQL of the primary ${this.o.instance} stopped without a clean shutdown`;
+          this.setPhase('Failed', step.reason);
+          this.publishStatus();
+          return;
+        case 'rewind':
+          await this.rewind(cluster);
+          continue;
+        case 'reclone':
+          await this.join(cluster);
+          this.rewindFailures = 0;
+          continue;
         case 'fence':
           // CNPG's fencing: like a switchover's shutdown (fast within switchoverDelay, then
           // immediate); the data stays, the instance leaves every service.
@@ -312,6 +363,12 @@ export class InstanceManager {
           return;
         case 'refuse':
           this.startupComplete = false;
+          if (isPrimaryLostStep(step)) {
+            // The control plane fails over to a replica; this instance is re-cloned afterwards.
+            this.releaseLease();
+            this.primaryLostReason = `the data directory of the primary ${this.o.instance} is missing`;
+            this.publishStatus();
+          }
           throw new Error(`${step.code}: ${step.reason}`);
         case 'maintain':
           // A reload that failed (or never happened: the manager was replaced after writing the
@@ -321,7 +378,7 @@ export class InstanceManager {
             await this.reload();
             this.pendingReload = false;
           }
-          await this.refreshProbe();
+          if (this.lastProbe === undefined) await this.refreshProbe();
           if (this.lastProbe !== undefined) {
             this.startupComplete = true;
             this.setPhase('Running', 'PostgreSQL is running');
@@ -338,28 +395,54 @@ export class InstanceManager {
     const { dirs } = this.o;
     const cloneInterrupted = existsSync(join(dirs.dir, CLONE_IN_PROGRESS));
     const running = this.postmaster.isRunning();
+    const me = this.o.instance;
     if (!running && this.startupComplete) {
+      const wasPrimary = this.lastProbe?.isPrimary ?? !existsSync(join(dirs.pgdata, 'standby.signal'));
       this.log.warn(
-        { lastErrors: this.postmaster.lastStartupErrors() },
-        'PostgreSQL is not running; restarting it',
+        { lastErrors: this.postmaster.lastStartupErrors(), wasPrimary },
+        wasPrimary
+          ? 'PostgreSQL (the primary) exited; the control plane decides between a failover and a restart'
+          : 'PostgreSQL is not running; restarting it',
       );
       this.startupComplete = false;
       this.lastProbe = undefined;
+      // A primary that crashed is not restarted on this manager's own authority: releasing the
+      // lease hands the decision to the control plane (fail over, or grant a restart in place).
+      if (wasPrimary) this.releaseLease();
       this.publishStatus();
+      cluster = this.read().cluster ?? cluster;
     }
+    const status = cluster.status;
+    const lease = primaryLeaseOf(cluster);
+    const dataValid =
+      !cloneInterrupted &&
+      existsSync(join(dirs.pgdata, 'PG_VERSION')) &&
+      existsSync(join(dirs.pgdata, 'global', 'pg_control'));
     return {
-      isTargetPrimary: cluster.status?.targetPrimary === this.o.instance,
-      isCurrentPrimary: cluster.status?.currentPrimary === this.o.instance,
+      isTargetPrimary: status?.targetPrimary === me,
+      isCurrentPrimary: status?.currentPrimary === me,
+      switching: status?.targetPrimary !== undefined && status.targetPrimary !== status.currentPrimary,
+      targetPending: status?.targetPrimary === PENDING_TARGET,
+      runningAsPrimary: running && this.lastProbe !== undefined ? this.lastProbe.isPrimary : undefined,
+      dataIsPrimary: dataValid && !existsSync(join(dirs.pgdata, 'standby.signal')),
+      cleanShutdown: !running && dataValid && isCleanShutdown(readClusterState(dirs.pgdata)),
+      lease:
+        lease === undefined
+          ? 'free'
+          : lease.holder !== me
+            ? 'other'
+            : lease.session === this.sessionId
+              ? 'mine'
+              : 'ours',
+      walReceiverActive: running && (this.lastProbe?.walReceiverStatus ?? null) !== null,
+      rewindFailures: this.rewindFailures,
       clusterInitialized: isClusterInitialized(cluster),
       // initdb counts as done only while no post-init SQL started without finishing.
       initdbDone:
         existsSync(join(dirs.dir, INITDB_DONE)) &&
         (!existsSync(join(dirs.dir, POSTINIT_STARTED)) || existsSync(join(dirs.dir, BOOTSTRAP_DONE))),
       bootstrapDone: existsSync(join(dirs.dir, BOOTSTRAP_DONE)),
-      dataValid:
-        !cloneInterrupted &&
-        existsSync(join(dirs.pgdata, 'PG_VERSION')) &&
-        existsSync(join(dirs.pgdata, 'global', 'pg_control')),
+      dataValid,
       cloneInterrupted,
       postmasterRunning: running,
       primaryNotReady: this.primaryNotReady(cluster),
@@ -442,8 +525,9 @@ export class InstanceManager {
    * cluster from the standbys as they are now (the post-init SQL of a new cluster must not wait
    * for standbys that do not exist yet); empty elsewhere.
    */
-  private syncStandbyNames(cluster: ClusterResource): string {
-    if (!isClusterInitialized(cluster) || cluster.status?.currentPrimary !== this.o.instance) return '';
+  private syncStandbyNames(cluster: ClusterResource, asPrimary = false): string {
+    if (!isClusterInitialized(cluster)) return '';
+    if (!asPrimary && cluster.status?.currentPrimary !== this.o.instance) return '';
     const standbys = this.o.store
       .list<InstanceResource>('Instance', this.o.namespace)
       .filter(
@@ -506,7 +590,7 @@ export class InstanceManager {
   }
 
   /** Writes postgresql.conf, pg_hba.conf and pg_ident.conf; returns whether anything changed. */
-  private writeConfig(cluster: ClusterResource, instance: InstanceResource): boolean {
+  private writeConfig(cluster: ClusterResource, instance: InstanceResource, asPrimary = false): boolean {
     const { dirs, tools } = this.o;
     const pg = cluster.spec.postgresql;
     let conf = renderPostgresqlConf({
@@ -522,7 +606,7 @@ export class InstanceManager {
         caFile: this.certs.clientCa,
       },
       userParameters: pg?.parameters ?? {},
-      syncStandbyNames: this.syncStandbyNames(cluster),
+      syncStandbyNames: this.syncStandbyNames(cluster, asPrimary),
       hbaFile: join(dirs.pgdata, 'pg_hba.conf'),
       identFile: join(dirs.pgdata, 'pg_ident.conf'),
     });
@@ -641,12 +725,169 @@ export class InstanceManager {
     });
   }
 
+  /**
+   * Takes the primary lease by compare-and-set: only while this instance is the target primary
+   * and nobody else holds it. False when it cannot be taken now.
+   */
+  private takeLease(): boolean {
+    let taken = false;
+    const me = this.o.instance;
+    updateWithRetry<ClusterResource>(this.o.store, 'Cluster', this.o.namespace, this.o.cluster, (c) => {
+      taken = false;
+      if (c.status?.targetPrimary !== me) return undefined;
+      const lease = primaryLeaseOf(c);
+      if (lease !== undefined && lease.holder !== me) return undefined;
+      taken = true;
+      if (lease?.session === this.sessionId) return undefined;
+      const next: PrimaryLease = {
+        holder: me,
+        session: this.sessionId,
+        acquiredTime: new Date().toISOString(),
+      };
+      c.status = { ...(c.status ?? {}), primaryLease: next };
+      return c;
+    });
+    if (taken) this.log.info('holding the primary lease');
+    return taken;
+  }
+
+  /** Releases the primary lease if this manager holds it (after a clean shutdown or a crash). */
+  private releaseLease(): void {
+    const me = this.o.instance;
+    try {
+      updateWithRetry<ClusterResource>(this.o.store, 'Cluster', this.o.namespace, this.o.cluster, (c) => {
+        const lease = primaryLeaseOf(c);
+        if (lease === undefined || lease.holder !== me || lease.session !== this.sessionId) return undefined;
+        const { primaryLease: _released, ...rest } = c.status ?? {};
+        c.status = rest;
+        return c;
+      });
+      this.log.info('released the primary lease');
+    } catch (err) {
+      this.log.error({ err }, 'cannot release the primary lease');
+    }
+  }
+
+  /**
+   * Stops a PostgreSQL that runs as a primary but must not: cleanly in a switchover (checkpoint,
+   * fast shutdown within switchoverDelay, so the target receives every WAL record), at once in
+   * a failover. Then the lease is released for the new primary.
+   */
+  private async demote(cluster: ClusterResource, immediate: boolean, reason: string): Promise<void> {
+    this.setPhase('Demoting', reason);
+    this.publishStatus();
+    if (immediate) {
+      await this.postmaster.stopEscalating('immediate', 10_000);
+      this.startupComplete = false;
+      this.lastProbe = undefined;
+      this.log.info('PostgreSQL stopped (immediate): this instance is no longer the primary');
+    } else {
+      await this.shutdownPostgres(cluster.spec.switchoverDelay * 1000, 'Demoting', reason);
+    }
+    this.releaseLease();
+    this.publishStatus();
+  }
+
+  /**
+   * Promotes this standby: it takes the lease, gets the new primary's synchronous configuration
+   * before it can accept a write, promotes, creates the HA slots of the other instances (so they
+   * follow without losing WAL), and records itself as currentPrimary. False when it must wait.
+   */
+  private async promote(cluster: ClusterResource, instance: InstanceResource): Promise<boolean> {
+    if (!this.takeLease()) {
+      this.setPhase('Pending', 'waiting for the primary lease before promoting');
+      this.publishStatus();
+      return false;
+    }
+    const started = Date.now();
+    this.setPhase('Promoting', 'promoting this standby to primary');
+    this.publishStatus();
+    if (this.lastProbe?.isPrimary !== true) {
+      if (this.writeConfig(cluster, instance, true)) await this.reload();
+      const client = await connectLocal(this.conn());
+      try {
+        const r = await client.query<{ promoted: boolean }>('SELECT pg_promote(true, 60) AS promoted');
+        if (r.rows[0]?.promoted !== true) {
+          throw new Error(
+            'PGHERD_INSTANCE_PROMOTE_FAILED: PostgreSQL did not finish its promotion within 60 s',
+          );
+        }
+      } finally {
+        await client.end().catch(() => {});
+      }
+      this.log.info({ ms: Date.now() - started }, 'PostgreSQL promoted');
+    }
+    await this.syncHaSlots(cluster, true);
+    let recorded = false;
+    const now = new Date().toISOString();
+    updateWithRetry<ClusterResource>(this.o.store, 'Cluster', this.o.namespace, this.o.cluster, (c) => {
+      recorded = false;
+      if (c.status?.targetPrimary !== this.o.instance) return undefined;
+      recorded = true;
+      if (c.status.currentPrimary === this.o.instance) return undefined;
+      const { currentPrimaryFailingSinceTimestamp: _cleared, ...rest } = c.status;
+      c.status = { ...rest, currentPrimary: this.o.instance, currentPrimaryTimestamp: now };
+      return c;
+    });
+    if (!recorded) {
+      throw new Error(
+        'PGHERD_INSTANCE_PROMOTE_REVOKED: this instance stopped being the target primary while it promoted',
+      );
+    }
+    this.log.info({ ms: Date.now() - started }, 'this instance is the primary');
+    await this.refreshProbe();
+    // pg_rewind of the former primary reads the new timeline from pg_control: checkpoint now.
+    try {
+      const client = await connectLocal(this.conn());
+      await client.query('CHECKPOINT').finally(() => client.end().catch(() => {}));
+    } catch (err) {
+      this.log.warn({ err }, 'the checkpoint after the promotion failed');
+    }
+    return true;
+  }
+
+  /** Rewinds this former primary onto the new primary; it then starts as a standby. */
+  private async rewind(cluster: ClusterResource): Promise<void> {
+    const primary = this.primaryEndpoint(cluster);
+    this.setPhase('Rewinding', `pg_rewind onto the new primary ${primary.name}`);
+    this.publishStatus();
+    const started = Date.now();
+    try {
+      const out = await runRewind(
+        this.o.tools,
+        {
+          pgdata: this.o.dirs.pgdata,
+          primary,
+          instanceName: this.o.instance,
+          certs: this.certs,
+          verifyHost: !certificateSecretNames(cluster).userServerTls,
+        },
+        this.abort.signal,
+      );
+      this.log.info(
+        { ms: Date.now() - started, output: out.split('\n').slice(-3).join(' | ') },
+        'pg_rewind finished',
+      );
+    } catch (err) {
+      this.rewindFailures++;
+      const detail =
+        (err as { result?: { stderr?: string } }).result?.stderr?.trim() || (err as Error).message;
+      throw new Error(
+        `PGHERD_INSTANCE_REWIND_FAILED: pg_rewind from ${primary.name} failed (attempt ${this.rewindFailures}; re-cloned after 4): ${detail.split('\n').slice(-3).join(' ')}`,
+        { cause: err },
+      );
+    }
+    this.rewindFailures = 0;
+    this.ensureStandbySignal();
+  }
+
   private markInitialized(): void {
     const now = new Date().toISOString();
     updateWithRetry<ClusterResource>(this.o.store, 'Cluster', this.o.namespace, this.o.cluster, (cl) => {
       const status = cl.status ?? {};
       status.currentPrimary = this.o.instance;
       status.currentPrimaryTimestamp = now;
+      status['primaryLease'] = { holder: this.o.instance, session: this.sessionId, acquiredTime: now };
       const conditions = (status.conditions ?? []).filter((x) => x.type !== 'Initialized');
       conditions.push({
         type: 'Initialized',
@@ -695,8 +936,8 @@ export class InstanceManager {
    * The primary keeps a physical slot for every replica that finished cloning, and drops the
    * slots of instances that no longer exist (scale-down), so WAL is neither lost nor hoarded.
    */
-  private async syncHaSlots(cluster: ClusterResource): Promise<void> {
-    if (Date.now() - this.lastSlotSync < 2000) return;
+  private async syncHaSlots(cluster: ClusterResource, promoting = false): Promise<void> {
+    if (!promoting && Date.now() - this.lastSlotSync < 2000) return;
     this.lastSlotSync = Date.now();
     const ha = cluster.spec.replicationSlots?.highAvailability;
     if (ha?.enabled === false) return;
@@ -713,7 +954,9 @@ export class InstanceManager {
       );
       const existing = new Map(r.rows.map((x) => [x.slot_name, x.active]));
       for (const [slot, inst] of wanted) {
-        if (!existing.has(slot) && inst.status?.phase === 'Running') {
+        // At a promotion every other instance gets its slot at once: the standbys follow the
+        // new primary without a gap in the WAL kept for them.
+        if (!existing.has(slot) && (promoting || inst.status?.phase === 'Running')) {
           await client.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
           this.log.info({ slot }, `created the HA replication slot for ${inst.metadata.name}`);
         }
@@ -742,6 +985,7 @@ export class InstanceManager {
       ...(r.timelineId !== null ? { timelineId: r.timelineId } : {}),
       ...(r.systemId !== null ? { systemId: r.systemId } : {}),
       sessionId: r.sessionId,
+      ...(this.primaryLostReason !== undefined ? { primaryLost: this.primaryLostReason } : {}),
     };
     // Compared with what the store holds, not with what we last wrote: someone else (the
     // controller clearing a stale ready flag) may have changed it since.

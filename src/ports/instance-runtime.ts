@@ -8,6 +8,16 @@ import type { InstanceReport } from '../instance/contract.ts';
 export interface InstanceRuntime {
   /** True when the instance manager of this instance is running. Cheap; called every pass. */
   isManagerAlive(instance: InstanceResource): boolean;
+  /**
+   * True while any PostgreSQL process of this instance runs: its postmaster, or backends a
+   * killed postmaster left behind (they can still commit on open connections).
+   */
+  isPostgresRunning(instance: InstanceResource): boolean;
+  /**
+   * Fences a failed primary for certain: kills every PostgreSQL process of the instance
+   * (SIGKILL; data untouched). On one machine a process that is gone holds nothing.
+   */
+  killPostgres(instance: InstanceResource): Promise<void>;
   /** Starts the instance manager (it adopts a PostgreSQL that still runs). Idempotent. */
   startManager(instance: InstanceResource): Promise<void>;
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatLsn, lsnDiff, parseLsn } from './lsn.ts';
+import { compareLsn, formatLsn, lsnDiff, parseLsn } from './lsn.ts';
 
 describe('lsn', () => {
   it.each([
@@ -17,5 +17,10 @@ describe('lsn', () => {
     expect(lsnDiff('1/0', '0/FFFFFFFF')).toBe(1);
     expect(lsnDiff('0/10', '0/20')).toBe(0);
     expect(lsnDiff(null, '0/20')).toBeNull();
+  });
+  it('compares numerically, not as text', () => {
+    expect(compareLsn('0/9', '0/10')).toBe(-1);
+    expect(compareLsn('A/0', '9/FFFFFFFF')).toBe(1);
+    expect(compareLsn('16/B374D848', '16/b374d848')).toBe(0);
   });
 });

@@ -18,3 +18,10 @@ export function lsnDiff(ahead: string | null | undefined, behind: string | null 
   const d = parseLsn(ahead) - parseLsn(behind);
   return d < 0n ? 0 : Number(d);
 }
+
+/** Negative when a < b, 0 when equal, positive when a > b (numerically, not as text). */
+export function compareLsn(a: string, b: string): number {
+  const x = parseLsn(a);
+  const y = parseLsn(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}

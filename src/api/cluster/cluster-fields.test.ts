@@ -123,11 +123,26 @@ describe('unimplemented Cluster fields', () => {
     ]);
   });
 
-  it('refuses spec.probes (a field pgherd could not honour by ignoring it)', () => {
+  it('refuses spec.probes.readiness (a field pgherd could not honour by ignoring it)', () => {
     const result = loadManifests(
-      `${HEADER}metadata: {name: c}\nspec:\n  storage: {size: 1Gi}\n  probes: {}\n`,
+      `${HEADER}metadata: {name: c}\nspec:\n  storage: {size: 1Gi}\n  probes: {readiness: {periodSeconds: 3}}\n`,
       'p.yaml',
     );
     expect(result.errors[0]?.code).toBe('PGHERD_API_NOT_IMPLEMENTED');
+    expect(result.errors[0]?.path).toBe('spec.probes.readiness');
+  });
+
+  it('accepts spec.probes.liveness, which sets failure detection and self-fencing', () => {
+    const result = loadManifests(
+      `${HEADER}metadata: {name: c}\nspec:\n  storage: {size: 1Gi}\n  probes:\n    liveness:\n      periodSeconds: 2\n      failureThreshold: 4\n      isolationCheck: {enabled: false}\n`,
+      'p.yaml',
+    );
+    expect(result.errors).toEqual([]);
+    const spec = (result.resources[0] as { spec: { probes?: { liveness?: unknown } } }).spec;
+    expect(spec.probes?.liveness).toEqual({
+      periodSeconds: 2,
+      failureThreshold: 4,
+      isolationCheck: { enabled: false, requestTimeout: 1000, connectionTimeout: 1000 },
+    });
   });
 });

@@ -377,6 +377,28 @@ const imageCatalogRef = z.strictObject({
 // --- spec -------------------------------------------------------------------------------------
 
 /** The Cluster spec schema: input is the manifest's `spec`, output has every CNPG default applied. */
+/**
+ * spec.probes.liveness: on the local platform it sets how the control plane judges an
+ * unresponsive primary (failed after `failureThreshold` checks `periodSeconds` apart, each
+ * allowed `timeoutSeconds`) and how fast an isolated primary fences itself. pgherd's defaults
+ * (1 s, 1 s, 5) differ from the kubelet's (10 s, 5 s, 3): see docs/failover.md.
+ */
+const livenessProbe = z.strictObject({
+  periodSeconds: z.number().int().min(1).max(3600).optional(),
+  timeoutSeconds: z.number().int().min(1).max(3600).optional(),
+  failureThreshold: z.number().int().min(1).max(1000).optional(),
+  initialDelaySeconds: z.number().int().min(0).optional(),
+  successThreshold: z.number().int().min(1).optional(),
+  terminationGracePeriodSeconds: z.number().int().min(0).optional(),
+  isolationCheck: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      requestTimeout: z.number().int().min(1).max(INT32_MAX).default(1000),
+      connectionTimeout: z.number().int().min(1).max(INT32_MAX).default(1000),
+    })
+    .optional(),
+});
+
 export const clusterSpecSchema = z.strictObject({
   description: z.string().optional(),
   imageName: z.string().superRefine(refineWith(checkImageName, 'PGHERD_API_FORMAT')).optional(),
@@ -412,6 +434,7 @@ export const clusterSpecSchema = z.strictObject({
   smartShutdownTimeout: seconds(180),
   switchoverDelay: seconds(3600),
   failoverDelay: seconds(0),
+  probes: z.strictObject({ liveness: livenessProbe.optional() }).optional(),
   primaryUpdateStrategy: z.enum(['unsupervised', 'supervised']).default('unsupervised'),
   primaryUpdateMethod: z.enum(['restart', 'switchover']).default('restart'),
   logLevel: z.enum(['error', 'warning', 'info', 'debug', 'trace']).default('info'),

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { InstanceResource } from '../../api/internal.ts';
 import type { InstanceRuntime } from '../../ports/instance-runtime.ts';
 import { ensureDir, type HomeLayout, type PgUser } from './layout.ts';
-import { isOurProcess, readLivePid, spawnDetached, waitForExit } from './processes.ts';
+import { isOurProcess, processesInDirectory, readLivePid, spawnDetached, waitForExit } from './processes.ts';
 
 export interface LocalRuntimeOptions {
   layout: HomeLayout;
@@ -66,6 +66,43 @@ export class LocalInstanceRuntime implements InstanceRuntime {
       return true;
     // A manager takes its pid file a moment after it is spawned: do not start a second one.
     return this.isStarting(key(instance));
+  }
+
+  isPostgresRunning(instance: InstanceResource): boolean {
+    return processesInDirectory(this.pgdataOf(instance)).length > 0;
+  }
+
+  async killPostgres(instance: InstanceResource): Promise<void> {
+    const pgdata = this.pgdataOf(instance);
+    for (let round = 0; round < 20; round++) {
+      const pids = processesInDirectory(pgdata);
+      if (pids.length === 0) return;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      if (round === 0) {
+        this.o.logger.warn(
+          { instance: instance.metadata.name, pids },
+          `killed the PostgreSQL processes of the failed primary ${instance.metadata.name}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(
+      `PGHERD_LOCAL_POSTGRES_UNKILLABLE: PostgreSQL processes of ${instance.metadata.name} survive SIGKILL`,
+    );
+  }
+
+  private pgdataOf(instance: InstanceResource): string {
+    return this.o.layout.instancePaths(
+      instance.metadata.namespace,
+      instance.spec.cluster,
+      instance.metadata.name,
+    ).pgdata;
   }
 
   private isStarting(k: string): boolean {

@@ -10,7 +10,10 @@ import {
   existsSync,
   linkSync,
   openSync,
+  readdirSync,
   readFileSync,
+  readlinkSync,
+  realpathSync,
   statSync,
   unlinkSync,
   writeFileSync,
@@ -141,4 +144,38 @@ export function removeFile(path: string): void {
   } catch {
     /* already gone */
   }
+}
+
+/**
+ * Pids of the processes whose working directory is `dir`: PostgreSQL's postmaster and every
+ * backend it forked live in their data directory, including backends a killed postmaster left.
+ * Processes we may not inspect (another user's, when not root) are skipped.
+ */
+export function processesInDirectory(dir: string): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  let target = dir;
+  try {
+    target = realpathSync(dir);
+  } catch {
+    /* the folder is gone: processes may still show its old path */
+  }
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    if (pid === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${e}/cwd`);
+      // A removed folder shows as "<path> (deleted)".
+      if (cwd === target || cwd === `${target} (deleted)` || cwd === `${dir} (deleted)`) out.push(pid);
+    } catch {
+      /* gone, or not ours to see */
+    }
+  }
+  return out;
 }

@@ -50,6 +50,7 @@ export async function runOperator(home: string, entry: string): Promise<void> {
   const controller = new ClusterController({
     store,
     runtime,
+    instanceClient: createLocalInstanceClient(LOOPBACK, identity),
     logger,
     now: () => new Date(),
     host: LOOPBACK,
