@@ -165,6 +165,33 @@ program
   });
 
 program
+  .command('promote')
+  .description(
+    'switchover: make INSTANCE the primary (the primary checkpoints and shuts down cleanly, INSTANCE receives all its WAL and promotes)',
+  )
+  .argument('<cluster>')
+  .argument('<instance>')
+  .option('--timeout <duration>', 'how long to wait for the switchover', '120s')
+  .option('--no-wait', 'return once the switchover is requested')
+  .action(async (cluster, instance, o) => {
+    const ctx = await context(program.opts());
+    const r = await ctx.platform.controlPlane().promote(ctx.namespace, cluster, instance);
+    if (r.alreadyPrimary) {
+      io.out(`cluster/${cluster}: ${instance} is already the primary`);
+      return;
+    }
+    if (o.wait !== false) {
+      const started = Date.now();
+      await (await cli.wait()).waitForPrimary(ctx, cluster, instance, await parseDuration(o.timeout));
+      io.out(
+        `cluster/${cluster}: switchover from ${r.from} to ${instance} done in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+      return;
+    }
+    io.out(`cluster/${cluster}: switchover from ${r.from} to ${instance} requested`);
+  });
+
+program
   .command('reload')
   .description("reload every instance's configuration now (as `kubectl cnpg reload`)")
   .argument('<cluster>')

@@ -71,3 +71,45 @@ export async function waitForDeletion(ctx: CliContext, name: string, timeoutMs: 
     'PGHERD_CLI_WAIT_TIMEOUT',
   );
 }
+
+/**
+ * After `pgherd promote`: waits until `instance` is the current primary and the cluster is
+ * ready again, showing the phases it goes through.
+ */
+export async function waitForPrimary(
+  ctx: CliContext,
+  name: string,
+  instance: string,
+  timeoutMs: number,
+): Promise<void> {
+  const cp = ctx.platform.controlPlane();
+  const deadline = Date.now() + timeoutMs;
+  let lastLine = '';
+  while (true) {
+    const c = (await cp.get('cluster', ctx.namespace, name))[0] as ClusterResource | undefined;
+    const s = c?.status;
+    if (s?.currentPrimary === instance && s.targetPrimary === instance) return;
+    if (
+      s?.targetPrimary !== undefined &&
+      s.targetPrimary !== instance &&
+      s.targetPrimary === s.currentPrimary
+    ) {
+      throw new UserError(
+        `the switchover to ${instance} did not happen: ${s.currentPrimary} is the primary (${s.phase ?? ''}: ${s.phaseReason ?? ''})`,
+        'PGHERD_CLI_PROMOTE',
+      );
+    }
+    const line = `${name}: ${s?.phase ?? 'Pending'}${s?.phaseReason ? ` - ${s.phaseReason}` : ''}`;
+    if (line !== lastLine) {
+      ctx.io.progress(line);
+      lastLine = line;
+    }
+    if (Date.now() > deadline) {
+      throw new UserError(
+        `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${instance} to be the primary; last state: ${line}. Check \`pgherd status ${name}\``,
+        'PGHERD_CLI_WAIT_TIMEOUT',
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

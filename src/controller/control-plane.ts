@@ -18,6 +18,8 @@ import {
   FENCED_INSTANCES_ANNOTATION,
   fencedInstances,
   type InstanceResource,
+  isClusterInitialized,
+  isFenced,
   type ServiceResource,
 } from '../api/internal.ts';
 import { planEndpoints } from '../core/routing.ts';
@@ -29,6 +31,7 @@ import {
   type ControlPlane,
   ControlPlaneError,
   type InstanceView,
+  type PromoteResult,
 } from '../ports/control-plane.ts';
 import type { InstanceClient } from '../ports/instance-runtime.ts';
 import { type Store, type StoredObject, updateWithRetry } from '../ports/store.ts';
@@ -403,12 +406,81 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
     return { fenced: result };
   };
 
+  /**
+   * CNPG's promote: refused while a failover or switchover runs, when the primary or the
+   * target is fenced, or when the target is not a ready, streaming standby.
+   */
+  const promote = async (namespace: string, name: string, instance: string): Promise<PromoteResult> => {
+    const cluster = requireCluster(namespace, name);
+    const st = cluster.status ?? {};
+    const refuse = (message: string): never => {
+      throw new ControlPlaneError(message, 'PGHERD_CLI_PROMOTE', 'user');
+    };
+    const current = st.currentPrimary;
+    if (!isClusterInitialized(cluster) || current === undefined) {
+      return refuse(`cluster ${name} has no primary yet; wait until it is ready`);
+    }
+    const known = instancesOf(namespace, name);
+    const target = known.find((i) => i.metadata.name === instance);
+    if (target === undefined) {
+      throw new ControlPlaneError(
+        `cluster ${name} has no instance "${instance}" (it has ${known.map((i) => i.metadata.name).join(', ')})`,
+        'PGHERD_CLI_NOT_FOUND',
+        'user',
+      );
+    }
+    if (st.targetPrimary !== current) {
+      return refuse(
+        `a failover or switchover is in progress (current primary ${current}, target ${st.targetPrimary}); try again when it has finished`,
+      );
+    }
+    if (instance === current) return { from: current, to: instance, alreadyPrimary: true };
+    if (isFenced(cluster, current)) {
+      return refuse(`the primary ${current} is fenced: no switchover happens until it is unfenced`);
+    }
+    if (isFenced(cluster, instance)) return refuse(`${instance} is fenced: unfence it before promoting it`);
+    let report: InstanceReport;
+    try {
+      report = await d.instanceClient.getStatus(target, serverCaPem(cluster), 3000);
+    } catch (err) {
+      return refuse(`${instance} does not answer (${(err as Error).message}); it cannot be promoted now`);
+    }
+    if (report.isPrimary || !report.ready || !report.isWalReceiverActive) {
+      return refuse(
+        `${instance} is not a ready standby streaming from ${current} (phase ${report.phase}: ${report.phaseReason}); it cannot be promoted now`,
+      );
+    }
+    let requested = false;
+    updateWithRetry<ClusterResource>(store, 'Cluster', namespace, name, (c) => {
+      requested = false;
+      if (c.status?.currentPrimary !== current || c.status.targetPrimary !== current) return undefined;
+      requested = true;
+      c.status = {
+        ...c.status,
+        targetPrimary: instance,
+        targetPrimaryTimestamp: d.now().toISOString(),
+        phase: 'Switchover in progress',
+        phaseReason: `switching over from ${current} to ${instance}`,
+      };
+      return c;
+    });
+    if (!requested)
+      return refuse(`the primary of ${name} changed meanwhile; check \`pgherd status ${name}\``);
+    d.logger.info(
+      { cluster: name, from: current, to: instance },
+      `switchover requested: ${current} -> ${instance}`,
+    );
+    d.notify(`${namespace}/${name}`);
+    return { from: current, to: instance, alreadyPrimary: false };
+  };
+
   return {
     apply,
     get,
     delete: del,
     status,
     fence,
+    promote,
     reload,
     shutdown: async (opts) => d.onShutdown(opts.stopInstances),
   };

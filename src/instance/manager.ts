@@ -118,8 +118,10 @@ export class InstanceManager {
   /** Aborted when the instance is deleted or the manager stops: cancels initdb/pg_basebackup. */
   private readonly abort = new AbortController();
   private deletionWatch: NodeJS.Timeout | undefined;
+  private revisionWatch: NodeJS.Timeout | undefined;
   private lastSlotSync = 0;
   private wake: (() => void) | undefined;
+  private woken = false;
   /** The Instance as last read: its ports stay known while it is being deleted. */
   private instanceSpec: InstanceResource['spec'] | undefined;
   private loopDone: Promise<void> | undefined;
@@ -144,6 +146,20 @@ export class InstanceManager {
       this.pendingReload = true;
     }
     // Deletion is noticed even while a long step (pg_basebackup, a start wait) runs.
+    // Store changes (a new target primary, a released lease) wake the loop at once: failover
+    // and switchover steps hand over between managers through the store.
+    let lastRevision = -1;
+    this.revisionWatch = setInterval(() => {
+      try {
+        const rev = this.o.store.revision();
+        if (rev !== lastRevision) {
+          lastRevision = rev;
+          this.wake?.();
+        }
+      } catch {
+        /* a busy store: the regular poll goes on */
+      }
+    }, 50);
     this.deletionWatch = setInterval(() => {
       try {
         const { instance } = this.read();
@@ -164,6 +180,7 @@ export class InstanceManager {
     this.stopping = true;
     this.abort.abort();
     if (this.deletionWatch !== undefined) clearInterval(this.deletionWatch);
+    if (this.revisionWatch !== undefined) clearInterval(this.revisionWatch);
     this.wake?.();
     await this.loopDone?.catch(() => {});
     if (!keepPostgres) await this.shutdownPostgres();
@@ -234,10 +251,22 @@ export class InstanceManager {
       }
       if (this.stopping) break;
       const delay = failures === 0 ? (this.o.pollMs ?? 250) : Math.min(200 * 2 ** failures, 5000);
+      // A wake-up that came while this pass ran (a store change) starts the next pass at once.
+      if (this.woken && failures === 0) {
+        this.woken = false;
+        continue;
+      }
       await new Promise<void>((r) => {
-        this.wake = r;
+        this.wake = () => {
+          this.woken = true;
+          r();
+        };
         setTimeout(r, delay);
       });
+      this.woken = false;
+      this.wake = () => {
+        this.woken = true;
+      };
     }
   }
 

@@ -63,6 +63,14 @@ export class ControlPlaneError extends Error {
   }
 }
 
+export interface PromoteResult {
+  /** The primary when the switchover was requested. */
+  from: string;
+  to: string;
+  /** The instance was the primary already: nothing was done. */
+  alreadyPrimary: boolean;
+}
+
 export interface ControlPlane {
   apply(text: string, file: string, opts?: { dryRun?: boolean }): Promise<ApplyResult>;
   get(kind: string, namespace: string, name?: string): Promise<StoredObject[]>;
@@ -71,6 +79,11 @@ export interface ControlPlane {
   status(namespace: string, cluster: string): Promise<ClusterView>;
   /** Fences (on) or unfences (off) an instance or '*' through cnpg.io/fencedInstances. */
   fence(namespace: string, cluster: string, instance: string, on: boolean): Promise<{ fenced: string[] }>;
+  /**
+   * Switchover (`cnpg promote`): makes `instance` the target primary; the current primary shuts
+   * down cleanly, the target receives all its WAL and promotes. Returns once it was requested.
+   */
+  promote(namespace: string, cluster: string, instance: string): Promise<PromoteResult>;
   /** Asks every instance of a cluster to reload its configuration now (`cnpg reload`). */
   reload(namespace: string, cluster: string): Promise<{ reloaded: string[] }>;
   /** Asks the control plane to stop all instances and itself (local platform `down`). */

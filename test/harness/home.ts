@@ -140,6 +140,41 @@ export async function servicePort(home: string, service: string): Promise<number
 }
 
 /** A TLS client (verify-full against the cluster CA) as the application user through a service. */
+/**
+ * A connect function for the application user through a service, with the secrets and port
+ * read once: reconnecting after a failover must not wait for CLI calls.
+ */
+export async function serviceConnector(
+  home: string,
+  cluster: string,
+  service: string,
+): Promise<() => Promise<pg.Client>> {
+  const password = await secretValue(home, `${cluster}-app`, 'password');
+  const user = await secretValue(home, `${cluster}-app`, 'username');
+  const dbname = await secretValue(home, `${cluster}-app`, 'dbname');
+  const ca = await secretValue(home, `${cluster}-ca`, 'ca.crt');
+  const port = await servicePort(home, service);
+  return async () => {
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user,
+      password,
+      database: dbname,
+      ssl: { ca, servername: service },
+      connectionTimeoutMillis: 2000,
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
+    return client;
+  };
+}
+
 export async function appClient(home: string, cluster: string, service: string): Promise<pg.Client> {
   const password = await secretValue(home, `${cluster}-app`, 'password');
   const user = await secretValue(home, `${cluster}-app`, 'username');

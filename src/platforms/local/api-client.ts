@@ -1,6 +1,6 @@
 /** The CLI's side of the local control-plane API (HTTP over the owner-only unix socket). */
 import { request } from 'node:http';
-import type { ApplyResult, ClusterView, ControlPlane } from '../../ports/control-plane.ts';
+import type { ApplyResult, ClusterView, ControlPlane, PromoteResult } from '../../ports/control-plane.ts';
 import { ControlPlaneError } from '../../ports/control-plane.ts';
 import type { StoredObject } from '../../ports/store.ts';
 
@@ -102,6 +102,8 @@ export function createApiClient(socketPath: string): ControlPlane & { ping(): Pr
         instance,
         on,
       }),
+    promote: (ns, name, instance) =>
+      call<PromoteResult>(socketPath, 'POST', `/promote/${encodeURIComponent(name)}${q(ns)}`, { instance }),
     reload: (ns, name) =>
       call<{ reloaded: string[] }>(socketPath, 'POST', `/reload/${encodeURIComponent(name)}${q(ns)}`),
     shutdown: async (opts) => {

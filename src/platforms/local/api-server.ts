@@ -50,6 +50,10 @@ export function startApiServer(socketPath: string, cp: ControlPlane, logger: Log
         const b = (await readBody(req)) as { instance: string; on: boolean };
         return send(200, await cp.fence(ns, parts[1], b.instance, b.on === true));
       }
+      if (req.method === 'POST' && parts[0] === 'promote' && parts[1] !== undefined) {
+        const b = (await readBody(req)) as { instance: string };
+        return send(200, await cp.promote(ns, parts[1], String(b.instance)));
+      }
       if (req.method === 'POST' && parts[0] === 'reload' && parts[1] !== undefined) {
         return send(200, await cp.reload(ns, parts[1]));
       }
