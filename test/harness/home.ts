@@ -119,7 +119,8 @@ export async function destroyHome(home: string): Promise<void> {
   if (process.getuid?.() === 0) {
     spawnSync('nft', ['delete', 'table', 'ip', nftTableName(home)], { stdio: 'ignore' });
   }
-  rmSync(home, { recursive: true, force: true });
+  // PGHERD_TEST_KEEP=1 keeps the folder (logs, data) of a failed run for a post-mortem.
+  if (process.env['PGHERD_TEST_KEEP'] !== '1') rmSync(home, { recursive: true, force: true });
 }
 
 /** Reads a value of a Secret, decoded. */
