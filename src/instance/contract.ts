@@ -11,6 +11,8 @@ export const INSTANCE_PATHS = {
   healthz: '/healthz',
   /** GET: 200 when PostgreSQL accepts connections (and a replica streams). */
   readyz: '/readyz',
+  /** GET: trivial OK; peers call it for the primary isolation check (CNPG's /failsafe). */
+  failsafe: '/failsafe',
   /** POST: reload PostgreSQL's configuration now. Control-plane client certificate only. */
   reload: '/pg/reload',
 } as const;

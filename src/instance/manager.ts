@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:https';
+import { request as httpsRequest, type Server } from 'node:https';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ClusterResource, SecretResource } from '../api/index.ts';
@@ -25,6 +25,7 @@ import {
 } from '../api/internal.ts';
 import { PENDING_TARGET } from '../core/failover.ts';
 import { type InstanceObservation, type InstanceStep, planInstance } from '../core/instance-plan.ts';
+import { livenessSettings } from '../core/liveness.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
 import {
   renderPgHba,
@@ -41,7 +42,7 @@ import {
   runPostInit,
   runRewind,
 } from './bootstrap.ts';
-import type { InstanceReport } from './contract.ts';
+import { INSTANCE_PATHS, type InstanceReport } from './contract.ts';
 import { isCleanShutdown, readClusterState } from './control-file.ts';
 import { LogTail } from './log-tail.ts';
 import type { PgTools } from './pg-tools.ts';
@@ -81,6 +82,11 @@ export interface InstanceManagerOptions {
   /** Loopback address everything binds to. */
   host: string;
   pollMs?: number;
+  /**
+   * Whether the control plane answers within `timeoutMs` (the primary's isolation check).
+   * Without it the isolation check is off.
+   */
+  controlPlaneReachable?: (timeoutMs: number) => Promise<boolean>;
 }
 
 /** The steps during which the primary's PostgreSQL is down awaiting the control plane. */
@@ -129,6 +135,14 @@ export class InstanceManager {
   private rewindFailures = 0;
   /** Why this primary's PostgreSQL is down awaiting the control plane's decision, if it is. */
   private primaryLostReason: string | undefined;
+  private isolationWatch: NodeJS.Timeout | undefined;
+  /** The last step decided (logged once per change). */
+  private lastDecision = '';
+  /** When the isolation check last reached the control plane or a peer (or did not apply). */
+  private lastConnected = Date.now();
+  private isolationRunning = false;
+  /** Set when the isolation check decided this primary must fence itself. */
+  private isolated: string | undefined;
 
   private readonly o: InstanceManagerOptions;
   constructor(o: InstanceManagerOptions) {
@@ -169,6 +183,7 @@ export class InstanceManager {
         this.log.warn({ err }, 'cannot check whether the instance was deleted');
       }
     }, 500);
+    this.scheduleIsolationCheck();
     this.logTail = new LogTail(join(this.o.dirs.pgLogDir, 'postgres.json'), this.o.pgLogger, !adopted);
     this.logTail.start();
     this.loopDone = this.loop();
@@ -181,6 +196,7 @@ export class InstanceManager {
     this.abort.abort();
     if (this.deletionWatch !== undefined) clearInterval(this.deletionWatch);
     if (this.revisionWatch !== undefined) clearInterval(this.revisionWatch);
+    if (this.isolationWatch !== undefined) clearTimeout(this.isolationWatch);
     this.wake?.();
     await this.loopDone?.catch(() => {});
     if (!keepPostgres) await this.shutdownPostgres();
@@ -325,11 +341,19 @@ export class InstanceManager {
     // afresh from what is observed after the previous one (core/instance-plan.ts).
     for (let n = 0; n < 8 && !this.stopping; n++) {
       if (this.postmaster.isRunning()) await this.refreshProbe();
-      const current: ClusterResource | undefined = n === 0 ? cluster : this.read().cluster;
+      if (this.isolated !== undefined && this.postmaster.isRunning() && this.lastProbe?.isPrimary === true) {
+        await this.selfFence(this.isolated);
+      }
+      // Read afresh every step: a step before (a released lease) changes what may be done next.
+      const current: ClusterResource | undefined = this.read().cluster;
       if (current === undefined) return;
       cluster = current;
       const step = planInstance(this.observe(cluster));
-      if (step.step !== 'maintain') this.log.info({ step: step.step }, step.reason);
+      // Each decision is logged once, not on every pass that repeats it (a wait).
+      const decision = `${step.step}:${step.reason}`;
+      if (step.step !== 'maintain' && decision !== this.lastDecision)
+        this.log.info({ step: step.step }, step.reason);
+      this.lastDecision = decision;
       if (!isPrimaryLostStep(step) && this.primaryLostReason !== undefined) {
         this.primaryLostReason = undefined;
         this.publishStatus();
@@ -347,7 +371,7 @@ export class InstanceManager {
           if (await this.promote(cluster, instance)) continue;
           return;
         case 'primaryLost':
-          this.primaryLostReason = `PostgreSQL of the primary ${this.o.instance} stopped without a clean shutdown`;
+          this.primaryLostReason ??= `PostgreSQL of the primary ${this.o.instance} stopped without a clean shutdown`;
           this.setPhase('Failed', step.reason);
           this.publishStatus();
           return;
@@ -377,6 +401,12 @@ export class InstanceManager {
           continue;
         case 'start':
           if (step.asStandby) this.ensureStandbySignal();
+          else if (isClusterInitialized(cluster) && !this.holdsLease()) {
+            // Belt and braces: a primary starts only under the lease it holds right now.
+            this.setPhase('Pending', 'waiting for the primary lease before starting as the primary');
+            this.publishStatus();
+            return;
+          }
           this.writeConfig(cluster, instance);
           await this.startPostgres(cluster);
           continue;
@@ -780,6 +810,13 @@ export class InstanceManager {
     return taken;
   }
 
+  /** True when the store says this manager session holds the primary lease now. */
+  private holdsLease(): boolean {
+    const c = this.read().cluster;
+    const lease = c === undefined ? undefined : primaryLeaseOf(c);
+    return lease?.holder === this.o.instance && lease.session === this.sessionId;
+  }
+
   /** Releases the primary lease if this manager holds it (after a clean shutdown or a crash). */
   private releaseLease(): void {
     const me = this.o.instance;
@@ -873,6 +910,79 @@ export class InstanceManager {
       this.log.warn({ err }, 'the checkpoint after the promotion failed');
     }
     return true;
+  }
+
+  /**
+   * CNPG's primary isolation check: a running primary that reaches neither the control plane nor
+   * any other instance's status API for `periodSeconds x failureThreshold` (spec.probes.liveness)
+   * stops PostgreSQL, so that a partitioned primary accepts no writes while the others may fail
+   * over. Skipped for a single instance and when isolationCheck.enabled is false.
+   */
+  private scheduleIsolationCheck(): void {
+    const cluster = this.read().cluster;
+    const live = livenessSettings(cluster?.spec.probes?.liveness);
+    // Checks start every period even while an earlier one still waits for its timeouts.
+    this.isolationWatch = setTimeout(() => {
+      if (!this.stopping) this.scheduleIsolationCheck();
+      void this.isolationCheck();
+    }, live.periodMs);
+  }
+
+  private async isolationCheck(): Promise<void> {
+    if (this.isolationRunning || this.o.controlPlaneReachable === undefined) return;
+    this.isolationRunning = true;
+    try {
+      const cluster = this.read().cluster;
+      const live = livenessSettings(cluster?.spec.probes?.liveness);
+      const peers = this.o.store
+        .list<InstanceResource>('Instance', this.o.namespace)
+        .filter((i) => i.spec.cluster === this.o.cluster && i.metadata.name !== this.o.instance);
+      const primary = this.postmaster.isRunning() && this.lastProbe?.isPrimary === true;
+      if (cluster === undefined || !live.isolation.enabled || !primary || peers.length === 0) {
+        this.lastConnected = Date.now();
+        return;
+      }
+      const timeout = live.isolation.connectionTimeoutMs + live.isolation.requestTimeoutMs;
+      if (await this.o.controlPlaneReachable(timeout)) {
+        this.lastConnected = Date.now();
+        return;
+      }
+      const ca = readFileSync(this.certs.serverCa, 'utf8');
+      const reached = await Promise.all(
+        peers.map((p) => pingPeer(this.o.host, p.spec.statusPort, ca, timeout)),
+      );
+      if (reached.some((x) => x)) {
+        this.lastConnected = Date.now();
+        return;
+      }
+      const alone = Date.now() - this.lastConnected;
+      this.log.warn(
+        { isolatedForMs: alone, limitMs: live.unresponsiveTimeoutMs },
+        'isolation check: neither the control plane nor any other instance answers',
+      );
+      if (alone >= live.unresponsiveTimeoutMs) {
+        this.isolated = `isolated: neither the control plane nor any other instance answered for ${Math.round(alone / 1000)} s`;
+        this.wake?.();
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'isolation check failed');
+    } finally {
+      this.isolationRunning = false;
+    }
+  }
+
+  /** The isolation check fired: stop PostgreSQL now and leave the decision to the control plane. */
+  private async selfFence(reason: string): Promise<void> {
+    this.log.error(`${reason}; stopping PostgreSQL so this primary accepts no more writes`);
+    this.setPhase('Failed', reason);
+    await this.postmaster.stopEscalating('immediate', 10_000);
+    this.startupComplete = false;
+    this.lastProbe = undefined;
+    this.isolated = undefined;
+    this.lastConnected = Date.now();
+    this.releaseLease();
+    this.primaryLostReason = `PostgreSQL of the primary ${this.o.instance} fenced itself (${reason})`;
+    this.publishStatus();
   }
 
   /** Rewinds this former primary onto the new primary; it then starts as a standby. */
@@ -1053,4 +1163,31 @@ export class InstanceManager {
       /* the instance may be gone */
     }
   }
+}
+
+/** GET /failsafe on a peer's status API: true when it answers 200 within `timeoutMs`. */
+function pingPeer(host: string, port: number, ca: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      {
+        host,
+        port,
+        path: INSTANCE_PATHS.failsafe,
+        method: 'GET',
+        ca,
+        checkServerIdentity: () => undefined,
+        timeout: timeoutMs,
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    const timer = setTimeout(() => req.destroy(), timeoutMs);
+    req.on('close', () => clearTimeout(timer));
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }

@@ -71,6 +71,9 @@ export function startStatusServer(opts: StatusServerOptions): Promise<Server> {
       case INSTANCE_PATHS.status:
         json(200, report);
         return;
+      case INSTANCE_PATHS.failsafe:
+        json(200, { ok: true });
+        return;
       case INSTANCE_PATHS.healthz:
         json(200, { ok: true, phase: report.phase });
         return;

@@ -12,6 +12,7 @@ import {
   createHome,
   destroyHome,
   eventually,
+  isAliveProcess,
   pgherd,
   pgherdOk,
   serviceConnector,
@@ -188,6 +189,37 @@ describe('failover under write load, with synchronous replication required', () 
       }
       await pgherdOk(home, ['up']);
     });
+  });
+
+  it('an isolated primary (no control plane, no peer answers) fences itself; it recovers when they are back', async () => {
+    let stopped: number[] = [];
+    try {
+      await underLoad(async (s, p) => {
+        const operatorPid = Number(readFileSync(join(home, 'operator.pid'), 'utf8').split('\n')[0]);
+        process.kill(operatorPid, 'SIGKILL');
+        stopped = s.instances.filter((i) => i.name !== p.name).map((i) => i.managerPid!);
+        for (const pid of stopped) process.kill(pid, 'SIGSTOP');
+        const started = Date.now();
+        // Default liveness: 5 checks 1 s apart, then the primary stops PostgreSQL.
+        await eventually(
+          'the isolated primary to stop PostgreSQL',
+          async () => (isAliveProcess(p.postmasterPid!) ? undefined : true),
+          30_000,
+        );
+        expect(Date.now() - started).toBeLessThan(15_000);
+        for (const pid of stopped) process.kill(pid, 'SIGCONT');
+        stopped = [];
+        await pgherdOk(home, ['up']);
+      });
+    } finally {
+      for (const pid of stopped) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          /* gone */
+        }
+      }
+    }
   });
 
   it('a standby killed during a switchover: the switchover completes, nothing is lost', async () => {

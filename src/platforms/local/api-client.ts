@@ -78,7 +78,9 @@ function call<T>(
   });
 }
 
-export function createApiClient(socketPath: string): ControlPlane & { ping(): Promise<{ pid: number }> } {
+export function createApiClient(
+  socketPath: string,
+): ControlPlane & { ping(timeoutMs?: number): Promise<{ pid: number }> } {
   const q = (ns: string): string => `?namespace=${encodeURIComponent(ns)}`;
   return {
     apply: (text, file, opts = {}) =>
@@ -109,6 +111,6 @@ export function createApiClient(socketPath: string): ControlPlane & { ping(): Pr
     shutdown: async (opts) => {
       await call(socketPath, 'POST', '/shutdown', opts);
     },
-    ping: () => call<{ pid: number }>(socketPath, 'GET', '/ping', undefined, 2000),
+    ping: (timeoutMs = 2000) => call<{ pid: number }>(socketPath, 'GET', '/ping', undefined, timeoutMs),
   };
 }

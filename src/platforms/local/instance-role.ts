@@ -4,6 +4,7 @@ import type { ClusterResource } from '../../api/index.ts';
 import { InstanceManager } from '../../instance/manager.ts';
 import { createPgTools } from '../../instance/pg-tools.ts';
 import { createLogger, isLogLevel, type LogLevel } from '../../observability/logger.ts';
+import { createApiClient } from './api-client.ts';
 import { managerMarkers } from './instance-runtime.ts';
 import { HomeLayout, resolvePgUser } from './layout.ts';
 import { LOOPBACK } from './loopback.ts';
@@ -36,6 +37,8 @@ export async function runInstance(
     return;
   }
   const me = userInfo().username;
+  // The primary's isolation check asks the control plane whether it is there.
+  const controlPlane = createApiClient(layout.apiSocket);
   const manager = new InstanceManager({
     store,
     tools,
@@ -47,6 +50,14 @@ export async function runInstance(
     pgLogger,
     localOsUsers: [...new Set([me, pgUser.name])],
     host: LOOPBACK,
+    controlPlaneReachable: async (timeoutMs) => {
+      try {
+        await controlPlane.ping(timeoutMs);
+        return true;
+      } catch {
+        return false;
+      }
+    },
   });
   let stopped = false;
   const stop = async (): Promise<void> => {
