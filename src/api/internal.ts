@@ -48,6 +48,11 @@ export interface InstanceStatus {
    * manager waits for the control plane to fail over or allow a restart: why it is down.
    */
   primaryLost?: string;
+  /**
+   * On the primary: the synchronous requirement PostgreSQL has loaded (CNPG's FailoverQuorum
+   * object); absent while a change is being reloaded, which blocks a quorum failover.
+   */
+  synchronous?: { number: number; names: string[] };
   lastUpdate?: string;
 }
 

@@ -25,6 +25,18 @@ export function renderStatus(v: ClusterView): string {
         ['System ID:', primary?.systemId ?? '-'],
         ['Primary instance:', String(s['currentPrimary'] ?? '-')],
         ['Primary start time:', String(s['currentPrimaryTimestamp'] ?? '-')],
+        // A failover or switchover in progress (CNPG shows the target the same way).
+        ...(s['targetPrimary'] !== undefined && s['targetPrimary'] !== s['currentPrimary']
+          ? [
+              [
+                'Target primary:',
+                `${String(s['targetPrimary'])}${s['targetPrimary'] === 'pending' ? ' (failing over: choosing the most advanced standby)' : ''} since ${String(s['targetPrimaryTimestamp'] ?? '-')}`,
+              ],
+            ]
+          : []),
+        ...(s['currentPrimaryFailingSinceTimestamp'] !== undefined
+          ? [['Primary failing since:', String(s['currentPrimaryFailingSinceTimestamp'])]]
+          : []),
         [
           'Status:',
           `${String(s['phase'] ?? 'Pending')}${s['phaseReason'] ? ` (${String(s['phaseReason'])})` : ''}`,

@@ -125,7 +125,7 @@ export class FailoverController {
       failoverDelayMs: cluster.spec.failoverDelay * 1000,
       unresponsiveTimeoutMs: liveness.unresponsiveTimeoutMs,
       initialized: true,
-      quorum: undefined,
+      quorum: this.quorum(cluster, instances),
       instances: observed,
     });
     if (action.type !== 'none') log.info({ failover: action.type }, action.reason);
@@ -209,6 +209,25 @@ export class FailoverController {
         log.warn({ target: action.name }, action.reason);
         return { action, inProgress: true, reports };
     }
+  }
+
+  /**
+   * failoverQuorum (CNPG §2.9): the requirement the primary last loaded. Missing means deny
+   * (number 0), as CNPG treats a missing FailoverQuorum object. The primary's own name (a
+   * filler CNPG adds with dataDurability required) is not a standby.
+   */
+  private quorum(
+    cluster: ClusterResource,
+    instances: InstanceResource[],
+  ): { number: number; names: string[]; external: number } | undefined {
+    if (cluster.spec.postgresql.synchronous?.failoverQuorum !== true) return undefined;
+    const current = cluster.status?.currentPrimary;
+    const applied = instances.find((i) => i.metadata.name === current)?.status?.synchronous;
+    if (applied === undefined) return { number: 0, names: [], external: 0 };
+    const members = new Set(instances.map((i) => i.metadata.name));
+    const names = applied.names.filter((n) => members.has(n) && n !== current);
+    const external = applied.names.filter((n) => !members.has(n)).length;
+    return { number: applied.number, names, external };
   }
 
   private writePhase(cluster: ClusterResource, phase: string, reason: string): void {

@@ -135,19 +135,23 @@ export function primaryFailure(p: FailoverInstance | undefined, timeoutMs: numbe
   return undefined;
 }
 
-/** failoverQuorum (CNPG §2.9): promote only if R + W > N. */
-function quorumAllows(
+/** failoverQuorum (CNPG §2.9): promote only if R + W > N. Undefined when allowed, else why not. */
+function quorumDenial(
   q: NonNullable<FailoverInput['quorum']>,
   byName: Map<string, FailoverInstance>,
-): boolean {
+): string | undefined {
   const n = q.names.length + q.external;
   const w = q.number;
-  if (w <= 0 || n === 0) return false;
-  const r = q.names.filter((name) => {
+  if (w <= 0 || n === 0) {
+    return 'failoverQuorum: the primary has not recorded its synchronous configuration, so no standby is known to have every acknowledged write';
+  }
+  const available = q.names.filter((name) => {
     const i = byName.get(name);
     return i !== undefined && i.reachable && i.postgresUp && !i.fenced;
-  }).length;
-  return r + w > n;
+  });
+  const r = available.length;
+  if (r + w > n) return undefined;
+  return `failoverQuorum: too few synchronous standbys are available to be sure a promoted one has every acknowledged write (R=${r} of ${q.names.join(', ')}, W=${w}, N=${n}; R + W must exceed N)`;
 }
 
 /** Decides the next failover step for one cluster. */
@@ -242,12 +246,9 @@ export function planFailover(input: FailoverInput): FailoverAction {
     };
   }
   const candidates = input.instances.filter((i) => isCandidate(i, current));
-  const quorumOk = input.quorum === undefined || quorumAllows(input.quorum, byName);
-  if (candidates.length === 0 || !quorumOk) {
-    const why =
-      candidates.length === 0
-        ? 'no standby is available to take over'
-        : 'failoverQuorum: too few synchronous standbys are available to be sure a promoted one has every acknowledged write';
+  const denial = input.quorum === undefined ? undefined : quorumDenial(input.quorum, byName);
+  if (candidates.length === 0 || denial !== undefined) {
+    const why = candidates.length === 0 ? 'no standby is available to take over' : denial;
     // The old primary may restart in place when nothing of it is left running and its
     // manager is there to do it: that loses nothing.
     if (

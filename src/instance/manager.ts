@@ -33,7 +33,7 @@ import {
   renderPostgresqlConf,
   renderStandbyConf,
 } from '../postgres/configuration.ts';
-import { planSyncStandbyNames } from '../postgres/synchronous.ts';
+import { parseSyncStandbyNames, planSyncStandbyNames } from '../postgres/synchronous.ts';
 import {
   dropSlotOnPrimary,
   replicationConninfo,
@@ -136,6 +136,9 @@ export class InstanceManager {
   /** Why this primary's PostgreSQL is down awaiting the control plane's decision, if it is. */
   private primaryLostReason: string | undefined;
   private isolationWatch: NodeJS.Timeout | undefined;
+  /** synchronous_standby_names as last written, and as PostgreSQL has loaded it. */
+  private renderedSync = '';
+  private appliedSync: string | undefined;
   /** The last step decided (logged once per change). */
   private lastDecision = '';
   /** When the isolation check last reached the control plane or a peer (or did not apply). */
@@ -652,6 +655,7 @@ export class InstanceManager {
   private writeConfig(cluster: ClusterResource, instance: InstanceResource, asPrimary = false): boolean {
     const { dirs, tools } = this.o;
     const pg = cluster.spec.postgresql;
+    this.renderedSync = this.syncStandbyNames(cluster, asPrimary);
     let conf = renderPostgresqlConf({
       clusterName: this.o.cluster,
       instanceName: this.o.instance,
@@ -665,7 +669,7 @@ export class InstanceManager {
         caFile: this.certs.clientCa,
       },
       userParameters: pg?.parameters ?? {},
-      syncStandbyNames: this.syncStandbyNames(cluster, asPrimary),
+      syncStandbyNames: this.renderedSync,
       hbaFile: join(dirs.pgdata, 'pg_hba.conf'),
       identFile: join(dirs.pgdata, 'pg_ident.conf'),
     });
@@ -721,6 +725,7 @@ export class InstanceManager {
         await client.end();
         this.log.info({ postmasterPid: pid }, 'PostgreSQL accepts connections');
         this.startupComplete = true;
+        this.appliedSync = this.renderedSync;
         return;
       } catch (err) {
         lastErr = err;
@@ -840,6 +845,7 @@ export class InstanceManager {
    * a failover. Then the lease is released for the new primary.
    */
   private async demote(cluster: ClusterResource, immediate: boolean, reason: string): Promise<void> {
+    this.appliedSync = undefined;
     this.setPhase('Demoting', reason);
     this.publishStatus();
     if (immediate) {
@@ -1044,7 +1050,14 @@ export class InstanceManager {
   private async reload(): Promise<void> {
     const client = await connectLocal(this.conn());
     try {
+      const next = this.renderedSync;
+      if (next !== this.appliedSync && this.appliedSync !== undefined) {
+        // failoverQuorum must not judge by a requirement that is being replaced.
+        this.appliedSync = undefined;
+        this.publishStatus();
+      }
       await client.query('SELECT pg_reload_conf()');
+      this.appliedSync = next;
       this.log.info('configuration reloaded');
     } finally {
       await client.end().catch(() => {});
@@ -1111,6 +1124,16 @@ export class InstanceManager {
     }
   }
 
+  /**
+   * The synchronous requirement PostgreSQL loaded, for failoverQuorum. Kept while PostgreSQL is
+   * down after a crash: it is what the lost primary had, the very thing the quorum judges by.
+   * A standby's value ('') parses to nothing.
+   */
+  private appliedSyncStatus(): { synchronous?: { number: number; names: string[] } } {
+    const parsed = this.appliedSync === undefined ? undefined : parseSyncStandbyNames(this.appliedSync);
+    return parsed === undefined ? {} : { synchronous: { number: parsed.number, names: parsed.names } };
+  }
+
   /** Writes this instance's status into the store when something a reader cares about changed. */
   private publishStatus(): void {
     const r = this.report();
@@ -1125,6 +1148,7 @@ export class InstanceManager {
       ...(r.systemId !== null ? { systemId: r.systemId } : {}),
       sessionId: r.sessionId,
       ...(this.primaryLostReason !== undefined ? { primaryLost: this.primaryLostReason } : {}),
+      ...this.appliedSyncStatus(),
     };
     // Compared with what the store holds, not with what we last wrote: someone else (the
     // controller clearing a stale ready flag) may have changed it since.

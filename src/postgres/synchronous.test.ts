@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planSyncStandbyNames, type SyncInput } from './synchronous.ts';
+import { parseSyncStandbyNames, planSyncStandbyNames, type SyncInput } from './synchronous.ts';
 
 const base: SyncInput = {
   minSyncReplicas: 0,
@@ -82,5 +82,23 @@ const cases: Array<{ name: string; input: Partial<SyncInput>; expect: string }> 
 describe('planSyncStandbyNames', () => {
   it.each(cases)('$name', (c) => {
     expect(planSyncStandbyNames({ ...base, ...c.input })).toBe(c.expect);
+  });
+});
+
+describe('parseSyncStandbyNames', () => {
+  it('reads back every value planSyncStandbyNames writes', () => {
+    for (const c of cases) {
+      const value = planSyncStandbyNames({ ...base, ...c.input });
+      const parsed = parseSyncStandbyNames(value);
+      if (value === '') expect(parsed).toBeUndefined();
+      else
+        expect(
+          `${parsed!.method.toUpperCase()} ${parsed!.number} (${parsed!.names.map((n) => `"${n}"`).join(',')})`,
+        ).toBe(value);
+    }
+  });
+  it('gives undefined for asynchronous replication or a foreign value', () => {
+    expect(parseSyncStandbyNames('')).toBeUndefined();
+    expect(parseSyncStandbyNames('*')).toBeUndefined();
   });
 });

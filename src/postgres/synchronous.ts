@@ -69,3 +69,21 @@ export function planSyncStandbyNames(input: SyncInput): string {
   const names = [...(sync.standbyNamesPre ?? []), ...limited, ...(sync.standbyNamesPost ?? [])];
   return `${method} ${sync.number} (${names.map(quote).join(',')})`;
 }
+
+/** What a synchronous_standby_names value asks for: `number` acknowledgements from `names`. */
+export interface SyncRequirement {
+  method: 'any' | 'first';
+  number: number;
+  names: string[];
+}
+
+/**
+ * Reads back a value planSyncStandbyNames wrote (`ANY 1 ("a","b")`, `FIRST 2 (...)`); undefined
+ * for '' (asynchronous) or anything else.
+ */
+export function parseSyncStandbyNames(value: string): SyncRequirement | undefined {
+  const m = /^(ANY|FIRST) (\d+) \((.*)\)$/.exec(value.trim());
+  if (m === null) return undefined;
+  const names = [...m[3]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]!);
+  return { method: m[1] === 'ANY' ? 'any' : 'first', number: Number(m[2]), names };
+}

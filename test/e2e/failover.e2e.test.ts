@@ -317,16 +317,25 @@ describe('failover under write load, with synchronous replication required', () 
   });
 });
 
-describe('restart in place and asynchronous replication', () => {
+describe('restart in place, failoverQuorum and asynchronous replication', () => {
   let home: string;
   beforeAll(async () => {
     home = createHome();
     writeFileSync(join(home, 'solo.yaml'), manifest('solo', 1, false));
     writeFileSync(join(home, 'async.yaml'), manifest('async', 3, false));
+    writeFileSync(
+      join(home, 'quorum.yaml'),
+      manifest('quorum', 3, true).replace(
+        '      number: 1\n',
+        '      number: 1\n      failoverQuorum: true\n',
+      ),
+    );
     await pgherdOk(home, ['up', '-f', join(home, 'solo.yaml')]);
     await pgherdOk(home, ['apply', '-f', join(home, 'async.yaml')]);
-    await pgherdOk(home, ['wait', 'solo', '--for', 'ready', '--timeout', '120s']);
-    await pgherdOk(home, ['wait', 'async', '--for', 'ready', '--timeout', '120s']);
+    await pgherdOk(home, ['apply', '-f', join(home, 'quorum.yaml')]);
+    for (const c of ['solo', 'async', 'quorum']) {
+      await pgherdOk(home, ['wait', c, '--for', 'ready', '--timeout', '120s']);
+    }
   });
   afterAll(async () => {
     await destroyHome(home);
@@ -355,6 +364,37 @@ describe('restart in place and asynchronous replication', () => {
     await rw.end();
     expect(verdict.lost).toEqual([]);
     expect(verdict.splitBrain).toEqual([]);
+  });
+
+  it('failoverQuorum: with one of two synchronous standbys out (R=1, W=1, N=2) the primary restarts in place', async () => {
+    const before = await clusterStatus<StatusJson>(home, 'quorum');
+    const p = before.instances.find((i) => i.name === before.cluster.status.currentPrimary)!;
+    const out = before.instances.find((i) => i.name !== p.name)!;
+    await pgherdOk(home, ['fence', 'on', 'quorum', out.name]);
+    await eventually('the fenced standby to stop', async () => {
+      const s = await clusterStatus<StatusJson>(home, 'quorum');
+      return s.instances.find((i) => i.name === out.name)!.postmasterPid === null ? true : undefined;
+    });
+    process.kill(p.postmasterPid!, 'SIGKILL');
+    const after = await eventually('the primary to run again in place', async () => {
+      const s = await clusterStatus<StatusJson>(home, 'quorum');
+      const x = s.instances.find((i) => i.name === p.name)!;
+      return x.role === 'primary' && x.postmasterPid !== p.postmasterPid && x.ready ? s : undefined;
+    });
+    expect(after.cluster.status.currentPrimary).toBe(p.name);
+    expect(after.instances.find((i) => i.name === p.name)!.timelineId).toBe(p.timelineId);
+    const log = readFileSync(join(home, 'logs/operator.log'), 'utf8');
+    expect(log).toContain('failoverQuorum: too few synchronous standbys');
+    await pgherdOk(home, ['fence', 'off', 'quorum', out.name]);
+    await pgherdOk(home, ['wait', 'quorum', '--for', 'ready', '--timeout', '120s']);
+    // With both standbys there (R=2, W=1, N=2) the same fault fails over.
+    const again = await clusterStatus<StatusJson>(home, 'quorum');
+    const q = again.instances.find((i) => i.name === again.cluster.status.currentPrimary)!;
+    process.kill(q.postmasterPid!, 'SIGKILL');
+    await eventually('a failover', async () => {
+      const s = await clusterStatus<StatusJson>(home, 'quorum');
+      return s.cluster.status.currentPrimary !== q.name ? true : undefined;
+    });
   });
 
   it('asynchronous replication: failover works, no split brain; acknowledged writes lost are counted', async () => {
