@@ -96,8 +96,11 @@ export class FailoverController {
         (report.isPostgresUp || report.phase === 'Starting' || report.phase === 'Promoting');
       // Unhealthy time counts from the last healthy observation (or from the first sight after
       // a control-plane start), so the detection bound does not depend on when passes fall.
+      // A fenced instance is down on purpose: its time does not count, so once unfenced it gets
+      // the whole window to start again instead of being failed over at once.
       const key = `${ns}/${i.metadata.name}`;
-      if (healthy || !this.lastHealthy.has(key)) this.lastHealthy.set(key, nowMs);
+      const fenced = isFenced(cluster, i.metadata.name);
+      if (healthy || fenced || !this.lastHealthy.has(key)) this.lastHealthy.set(key, nowMs);
       const since = healthy ? undefined : this.lastHealthy.get(key);
       return {
         name: i.metadata.name,
@@ -112,7 +115,7 @@ export class FailoverController {
         receivedLsn: report?.receivedLsn ?? null,
         replayLsn: report?.replayLsn ?? null,
         walReceiverActive: report?.isWalReceiverActive ?? false,
-        fenced: isFenced(cluster, i.metadata.name),
+        fenced,
       };
     });
     const status = cluster.status ?? {};
