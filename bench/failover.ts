@@ -9,22 +9,11 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterStatus, serviceConnector } from '../test/harness/home.ts';
+import { clusterStatus, type StatusView, serviceConnector } from '../test/harness/home.ts';
 import { WriteChecker } from '../test/harness/write-checker.ts';
 import { clusterManifest, dropHome, pgherd, scratchHome, stats } from './lib.ts';
 
-interface InstanceJson {
-  name: string;
-  role: string;
-  ready: boolean;
-  postmasterPid: number | null;
-  managerPid: number | null;
-  timelineId: number | null;
-}
-interface StatusJson {
-  cluster: { status: { currentPrimary?: string; targetPrimary?: string } };
-  instances: InstanceJson[];
-}
+type StatusJson = StatusView;
 
 type Fault =
   | 'postmaster_kill'
@@ -162,10 +151,7 @@ for (const fault of [
       await rw.end();
       gaps.push(v.gapAfterMs(at) / 1000);
       // The new primary records the moment it was promoted.
-      const after = await clusterStatus<{ cluster: { status: { currentPrimaryTimestamp?: string } } }>(
-        home,
-        'bench',
-      );
+      const after = await clusterStatus<StatusJson>(home, 'bench');
       promoted.push((Date.parse(after.cluster.status.currentPrimaryTimestamp ?? '') - at) / 1000);
       lostTotal += v.lost.length;
       splitBrainTotal += v.splitBrain.length;

@@ -48,11 +48,7 @@ describe('planInstance with fencing', () => {
   });
 });
 
-const cases: Array<{
-  name: string;
-  observed: Partial<InstanceObservation>;
-  expect: { step: string; asStandby?: boolean; reasonContains: string };
-}> = [
+const cases: StepCase[] = [
   {
     name: 'a new cluster starts with initdb on the target primary',
     observed: { ...primaryBoot, dataValid: false },
@@ -120,13 +116,23 @@ const cases: Array<{
   },
 ];
 
+interface StepCase {
+  name: string;
+  observed: Partial<InstanceObservation>;
+  expect: { step: string; asStandby?: boolean; immediate?: boolean; reasonContains: string };
+}
+
+/** The step planned for `base` changed by the case's observation is the one expected. */
+function checkStep(c: StepCase): void {
+  const step = planInstance({ ...base, ...c.observed });
+  expect(step.step).toBe(c.expect.step);
+  expect(step.reason).toContain(c.expect.reasonContains);
+  if (c.expect.asStandby !== undefined) expect(step).toMatchObject({ asStandby: c.expect.asStandby });
+  if (c.expect.immediate !== undefined) expect(step).toMatchObject({ immediate: c.expect.immediate });
+}
+
 describe('planInstance', () => {
-  it.each(cases)('$name', (c) => {
-    const step = planInstance({ ...base, ...c.observed });
-    expect(step.step).toBe(c.expect.step);
-    expect(step.reason).toContain(c.expect.reasonContains);
-    if (c.expect.asStandby !== undefined) expect(step).toMatchObject({ asStandby: c.expect.asStandby });
-  });
+  it.each(cases)('$name', checkStep);
 });
 
 const primary: Partial<InstanceObservation> = {
@@ -135,11 +141,7 @@ const primary: Partial<InstanceObservation> = {
   dataIsPrimary: true,
   lease: 'mine',
 };
-const failoverCases: Array<{
-  name: string;
-  observed: Partial<InstanceObservation>;
-  expect: { step: string; asStandby?: boolean; immediate?: boolean; reasonContains: string };
-}> = [
+const failoverCases: StepCase[] = [
   {
     name: 'a running primary holding the lease is maintained',
     observed: { ...primary, postmasterRunning: true, runningAsPrimary: true },
@@ -292,11 +294,5 @@ const failoverCases: Array<{
 ];
 
 describe('planInstance during failover and switchover', () => {
-  it.each(failoverCases)('$name', (c) => {
-    const step = planInstance({ ...base, ...c.observed });
-    expect(step.step).toBe(c.expect.step);
-    expect(step.reason).toContain(c.expect.reasonContains);
-    if (c.expect.asStandby !== undefined) expect(step).toMatchObject({ asStandby: c.expect.asStandby });
-    if (c.expect.immediate !== undefined) expect(step).toMatchObject({ immediate: c.expect.immediate });
-  });
+  it.each(failoverCases)('$name', checkStep);
 });

@@ -15,22 +15,23 @@ import {
   isAliveProcess,
   pgherd,
   pgherdOk,
+  type StatusView,
   serviceConnector,
 } from '../harness/home.ts';
 import { type Verdict, WriteChecker } from '../harness/write-checker.ts';
 
-interface InstanceJson {
-  name: string;
-  role: string;
-  ready: boolean;
-  postmasterPid: number | null;
-  managerPid: number | null;
-  timelineId: number | null;
-  pgPort: number;
-}
-interface StatusJson {
-  cluster: { status: { currentPrimary?: string; targetPrimary?: string; phase?: string } };
-  instances: InstanceJson[];
+type StatusJson = StatusView;
+type InstanceJson = StatusView['instances'][number];
+
+/** SIGCONT to stopped processes; one the failover killed meanwhile is skipped. */
+function resume(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 const manifest = (name: string, instances: number, sync: boolean): string => `
@@ -79,6 +80,15 @@ describe('failover under write load, with synchronous replication required', () 
     );
   }
 
+  /** Waits until another instance than `old` is the primary and no failover is in progress. */
+  async function newPrimaryOtherThan(old: string): Promise<void> {
+    await eventually(`a new primary instead of ${old}`, async () => {
+      const s = await status();
+      const { currentPrimary, targetPrimary } = s.cluster.status;
+      return currentPrimary !== old && currentPrimary === targetPrimary ? true : undefined;
+    });
+  }
+
   /** Writes under load, injects the fault, waits for writes to resume and every instance to rejoin, verifies. */
   async function underLoad(
     inject: (before: StatusJson, primary: InstanceJson) => Promise<void>,
@@ -94,15 +104,7 @@ describe('failover under write load, with synchronous replication required', () 
     await checker.waitForAcks(100);
     const at = Date.now();
     await inject(before, primary);
-    if (expectNewPrimary) {
-      await eventually('a new primary', async () => {
-        const s = await status();
-        return s.cluster.status.currentPrimary !== primary.name &&
-          s.cluster.status.currentPrimary === s.cluster.status.targetPrimary
-          ? true
-          : undefined;
-      });
-    }
+    if (expectNewPrimary) await newPrimaryOtherThan(primary.name);
     await checker.waitForAcks(100, 120_000);
     const after = await allReady();
     await checker.stop();
@@ -148,24 +150,12 @@ describe('failover under write load, with synchronous replication required', () 
           },
           60_000,
         );
-        for (const pid of stopped) {
-          try {
-            process.kill(pid, 'SIGCONT');
-          } catch {
-            /* the postmaster was killed by the failover */
-          }
-        }
+        resume(stopped);
         stopped = [];
       });
       expect(after.instances.filter((i) => i.role === 'primary')).toHaveLength(1);
     } finally {
-      for (const pid of stopped) {
-        try {
-          process.kill(pid, 'SIGCONT');
-        } catch {
-          /* gone */
-        }
-      }
+      resume(stopped);
     }
   });
 
@@ -207,18 +197,12 @@ describe('failover under write load, with synchronous replication required', () 
           30_000,
         );
         expect(Date.now() - started).toBeLessThan(15_000);
-        for (const pid of stopped) process.kill(pid, 'SIGCONT');
+        resume(stopped);
         stopped = [];
         await pgherdOk(home, ['up']);
       });
     } finally {
-      for (const pid of stopped) {
-        try {
-          process.kill(pid, 'SIGCONT');
-        } catch {
-          /* gone */
-        }
-      }
+      resume(stopped);
     }
   });
 
@@ -295,13 +279,7 @@ describe('failover under write load, with synchronous replication required', () 
         primaries.push(p.name);
         await checker.waitForAcks(30, 120_000);
         process.kill(p.postmasterPid!, 'SIGKILL');
-        await eventually('a new primary', async () => {
-          const x = await status();
-          return x.cluster.status.currentPrimary !== p.name &&
-            x.cluster.status.currentPrimary === x.cluster.status.targetPrimary
-            ? true
-            : undefined;
-        });
+        await newPrimaryOtherThan(p.name);
       }
       await checker.waitForAcks(30, 120_000);
       await allReady();

@@ -149,6 +149,7 @@ export async function serviceConnector(
   home: string,
   cluster: string,
   service: string,
+  connectTimeoutMs = 2000,
 ): Promise<() => Promise<pg.Client>> {
   const password = await secretValue(home, `${cluster}-app`, 'password');
   const user = await secretValue(home, `${cluster}-app`, 'username');
@@ -163,7 +164,7 @@ export async function serviceConnector(
       password,
       database: dbname,
       ssl: { ca, servername: service },
-      connectionTimeoutMillis: 2000,
+      connectionTimeoutMillis: connectTimeoutMs,
     });
     client.on('error', () => {});
     try {
@@ -177,23 +178,7 @@ export async function serviceConnector(
 }
 
 export async function appClient(home: string, cluster: string, service: string): Promise<pg.Client> {
-  const password = await secretValue(home, `${cluster}-app`, 'password');
-  const user = await secretValue(home, `${cluster}-app`, 'username');
-  const dbname = await secretValue(home, `${cluster}-app`, 'dbname');
-  const ca = await secretValue(home, `${cluster}-ca`, 'ca.crt');
-  const port = await servicePort(home, service);
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port,
-    user,
-    password,
-    database: dbname,
-    ssl: { ca, servername: service },
-    connectionTimeoutMillis: 5000,
-  });
-  client.on('error', () => {});
-  await client.connect();
-  return client;
+  return (await serviceConnector(home, cluster, service, 5000))();
 }
 
 /** Polls `fn` until it returns a value other than undefined, or fails after `timeoutMs`. */
@@ -240,6 +225,27 @@ export function runProgram(
 }
 
 /** `pgherd status CLUSTER -o json`, parsed. */
+/** The parts of `pgherd status -o json` the failover tests and benchmark read. */
+export interface StatusView {
+  cluster: {
+    status: {
+      currentPrimary?: string;
+      targetPrimary?: string;
+      phase?: string;
+      currentPrimaryTimestamp?: string;
+    };
+  };
+  instances: Array<{
+    name: string;
+    role: string;
+    ready: boolean;
+    postmasterPid: number | null;
+    managerPid: number | null;
+    timelineId: number | null;
+    pgPort: number;
+  }>;
+}
+
 export async function clusterStatus<T>(home: string, cluster: string): Promise<T> {
   return JSON.parse((await pgherdOk(home, ['status', cluster, '-o', 'json'])).stdout) as T;
 }
