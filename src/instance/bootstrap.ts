@@ -233,3 +233,46 @@ export async function runRewind(
   );
   return `${result.stdout}\n${result.stderr}`.trim();
 }
+
+/** An HA slot as the primary keeps it. */
+export interface PrimarySlot {
+  slotName: string;
+  restartLsn: string | null;
+}
+
+/**
+ * The primary's HA replication slots (names starting with `prefix`), read as streaming_replica
+ * over TLS (pg_replication_slots is readable by any role): the standbys mirror them so that the
+ * slots follow a failover.
+ */
+export async function readPrimarySlots(
+  input: Pick<JoinInput, 'primary' | 'certs' | 'verifyHost'>,
+  prefix: string,
+  readFile: (p: string) => string,
+): Promise<PrimarySlot[]> {
+  const client = new pg.Client({
+    host: input.primary.host,
+    port: input.primary.port,
+    user: 'streaming_replica',
+    database: 'postgres',
+    connectionTimeoutMillis: 5000,
+    statement_timeout: 5000,
+    ssl: {
+      ca: readFile(input.certs.serverCa),
+      cert: readFile(input.certs.replicationCert),
+      key: readFile(input.certs.replicationKey),
+      ...(input.verifyHost ? {} : { checkServerIdentity: () => undefined }),
+    },
+  } as pg.ClientConfig);
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const r = await client.query<{ slot_name: string; restart_lsn: string | null }>(
+      "SELECT slot_name, restart_lsn::text FROM pg_replication_slots WHERE slot_type = 'physical' AND starts_with(slot_name, $1)",
+      [prefix],
+    );
+    return r.rows.map((x) => ({ slotName: x.slot_name, restartLsn: x.restart_lsn }));
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

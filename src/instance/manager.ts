@@ -36,6 +36,8 @@ import {
 import { parseSyncStandbyNames, planSyncStandbyNames } from '../postgres/synchronous.ts';
 import {
   dropSlotOnPrimary,
+  type PrimarySlot,
+  readPrimarySlots,
   replicationConninfo,
   runBaseBackup,
   runInitdb,
@@ -126,6 +128,7 @@ export class InstanceManager {
   private deletionWatch: NodeJS.Timeout | undefined;
   private revisionWatch: NodeJS.Timeout | undefined;
   private lastSlotSync = 0;
+  private lastSlotMirror = 0;
   private wake: (() => void) | undefined;
   private woken = false;
   /** The Instance as last read: its ports stay known while it is being deleted. */
@@ -446,6 +449,7 @@ export class InstanceManager {
             this.setPhase('Running', 'PostgreSQL is running');
           }
           if (this.lastProbe?.isPrimary === true) await this.syncHaSlots(cluster);
+          else if (this.lastProbe?.isPrimary === false) await this.mirrorHaSlots(cluster);
           this.publishStatus();
           return;
       }
@@ -1132,6 +1136,74 @@ export class InstanceManager {
   private appliedSyncStatus(): { synchronous?: { number: number; names: string[] } } {
     const parsed = this.appliedSync === undefined ? undefined : parseSyncStandbyNames(this.appliedSync);
     return parsed === undefined ? {} : { synchronous: { number: parsed.number, names: parsed.names } };
+  }
+
+  /**
+   * A standby keeps a copy of the primary's HA slots of the other instances (CNPG's slot
+   * replicator), advanced every `replicationSlots.updateInterval` to where the primary has them
+   * (never beyond what this standby replayed), so that when it is promoted every other standby
+   * finds its slot with the WAL it still needs. Slots the primary no longer has are dropped.
+   */
+  private async mirrorHaSlots(cluster: ClusterResource): Promise<void> {
+    const interval = (cluster.spec.replicationSlots?.updateInterval ?? 30) * 1000;
+    if (Date.now() - this.lastSlotMirror < interval) return;
+    this.lastSlotMirror = Date.now();
+    const ha = cluster.spec.replicationSlots?.highAvailability;
+    if (ha?.enabled === false) return;
+    const prefix = ha?.slotPrefix ?? '_cnpg_';
+    const own = haSlotName(this.o.instance, prefix);
+    let onPrimary: PrimarySlot[];
+    try {
+      onPrimary = await readPrimarySlots(
+        {
+          primary: this.primaryEndpoint(cluster),
+          certs: this.certs,
+          verifyHost: !certificateSecretNames(cluster).userServerTls,
+        },
+        prefix,
+        (p) => readFileSync(p, 'utf8'),
+      );
+    } catch (err) {
+      this.log.warn({ err }, "cannot read the primary's HA slots to mirror them; retrying later");
+      return;
+    }
+    const wanted = new Map(
+      onPrimary.filter((x) => x.slotName !== own).map((x) => [x.slotName, x.restartLsn]),
+    );
+    const client = await connectLocal(this.conn());
+    try {
+      const local = await client.query<{
+        slot_name: string;
+        restart_lsn: string | null;
+        replay: string | null;
+      }>(
+        "SELECT slot_name, restart_lsn::text, pg_last_wal_replay_lsn()::text AS replay FROM pg_replication_slots WHERE slot_type = 'physical' AND starts_with(slot_name, $1)",
+        [prefix],
+      );
+      const have = new Map(local.rows.map((x) => [x.slot_name, x.restart_lsn]));
+      for (const [slot, lsn] of wanted) {
+        if (!have.has(slot)) {
+          await client.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
+          this.log.info({ slot }, 'mirrored the HA replication slot of another instance');
+        }
+        if (lsn === null) continue;
+        // Advancing stops at what this standby replayed; PostgreSQL refuses to go backwards.
+        await client
+          .query(
+            'SELECT pg_replication_slot_advance($1, LEAST($2::pg_lsn, pg_last_wal_replay_lsn())) WHERE (SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = $1) < LEAST($2::pg_lsn, pg_last_wal_replay_lsn())',
+            [slot, lsn],
+          )
+          .catch((err: unknown) => this.log.warn({ err, slot }, 'cannot advance a mirrored HA slot'));
+      }
+      for (const slot of have.keys()) {
+        if (!wanted.has(slot)) {
+          await client.query('SELECT pg_drop_replication_slot($1)', [slot]);
+          this.log.info({ slot }, 'dropped a mirrored HA slot the primary no longer has');
+        }
+      }
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
 
   /** Writes this instance's status into the store when something a reader cares about changed. */

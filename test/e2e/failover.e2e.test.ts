@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clusterStatus,
@@ -41,7 +42,9 @@ metadata:
   name: ${name}
 spec:
   instances: ${instances}
-${sync ? '  postgresql:\n    synchronous:\n      method: any\n      number: 1\n' : ''}  storage:
+${sync ? '  postgresql:\n    synchronous:\n      method: any\n      number: 1\n' : ''}  replicationSlots:
+    updateInterval: 1
+  storage:
     size: 1Gi
 `;
 
@@ -127,6 +130,52 @@ describe('failover under write load, with synchronous replication required', () 
     const tl = (s: StatusJson): number =>
       s.instances.find((i) => i.name === s.cluster.status.currentPrimary)!.timelineId!;
     expect(tl(after)).toBeGreaterThan(tl(before));
+  });
+
+  /** Runs a query on one instance as the superuser over its unix socket (we run as root or its owner). */
+  async function onInstance<T>(instance: string, query: string): Promise<T[]> {
+    const conf = readFileSync(join(dir(instance), 'pgdata', 'postgresql.conf'), 'utf8');
+    const port = Number(/^port = '?(\d+)'?/m.exec(conf)![1]);
+    const socketDir = /^unix_socket_directories = '([^']+)'/m.exec(conf)![1]!;
+    const c = new pg.Client({ host: socketDir, port, user: 'postgres', database: 'postgres' });
+    await c.connect();
+    try {
+      return (await c.query(query)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  }
+
+  it('HA slots follow a failover: standbys mirror them, the new primary has every slot in use', async () => {
+    const s = await allReady();
+    const primary = s.cluster.status.currentPrimary!;
+    const standbys = s.instances.filter((i) => i.name !== primary).map((i) => i.name);
+    const slot = (name: string): string => `_cnpg_${name.replace(/-/g, '_')}`;
+    // updateInterval is 1 s in this cluster.
+    for (const sb of standbys) {
+      const other = standbys.find((x) => x !== sb)!;
+      await eventually(`${sb} to mirror the slot of ${other}`, async () => {
+        const rows = await onInstance<{ slot_name: string }>(
+          sb,
+          'SELECT slot_name FROM pg_replication_slots',
+        );
+        return rows.some((r) => r.slot_name === slot(other)) ? true : undefined;
+      });
+    }
+    const p = s.instances.find((i) => i.name === primary)!;
+    process.kill(p.postmasterPid!, 'SIGKILL');
+    await newPrimaryOtherThan(primary);
+    const after = await allReady();
+    const now = after.cluster.status.currentPrimary!;
+    const others = after.instances.filter((i) => i.name !== now).map((i) => slot(i.name));
+    const rows = await eventually('every other instance to stream through its slot', async () => {
+      const r = await onInstance<{ slot_name: string; active: boolean }>(
+        now,
+        'SELECT slot_name, active FROM pg_replication_slots ORDER BY slot_name',
+      );
+      return others.every((o) => r.some((x) => x.slot_name === o && x.active)) ? r : undefined;
+    });
+    expect(rows.map((r) => r.slot_name).sort()).toEqual([...others].sort());
   });
 
   it('kill -9 of the primary instance manager and postmaster together (node loss)', async () => {
