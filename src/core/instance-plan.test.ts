@@ -20,6 +20,8 @@ const base: InstanceObservation = {
   lease: 'other',
   walReceiverActive: false,
   rewindFailures: 0,
+  cannotFollow: false,
+  rewindRequested: false,
 };
 const primaryBoot: Partial<InstanceObservation> = { isTargetPrimary: true, clusterInitialized: false };
 
@@ -284,6 +286,26 @@ const failoverCases: StepCase[] = [
       lease: 'other',
       rewindFailures: 4,
     },
+    expect: { step: 'reclone', reasonContains: 'failed 4 times' },
+  },
+  {
+    name: 'a running standby that cannot follow the new timeline is stopped to be rewound',
+    observed: { postmasterRunning: true, runningAsPrimary: false, cannotFollow: true },
+    expect: { step: 'stopToRewind', reasonContains: 'cannot follow' },
+  },
+  {
+    name: 'a standby that cannot follow is left alone while a failover still runs',
+    observed: { postmasterRunning: true, runningAsPrimary: false, cannotFollow: true, switching: true },
+    expect: { step: 'maintain', reasonContains: 'running' },
+  },
+  {
+    name: 'a standby stopped to be rewound rewinds once the primary is ready',
+    observed: { rewindRequested: true },
+    expect: { step: 'rewind', reasonContains: 'rejoins the new timeline' },
+  },
+  {
+    name: 'a standby stopped to be rewound is re-cloned after repeated rewind failures',
+    observed: { rewindRequested: true, rewindFailures: 4 },
     expect: { step: 'reclone', reasonContains: 'failed 4 times' },
   },
   {

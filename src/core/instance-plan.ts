@@ -40,6 +40,14 @@ export interface InstanceObservation {
   walReceiverActive: boolean;
   /** pg_rewind attempts that failed in a row. */
   rewindFailures: number;
+  /**
+   * A running standby has not streamed for a while although the primary is ready and on a
+   * newer timeline: its WAL went past the point where the new timeline forked (it was ahead of
+   * the standby that was promoted), so it can never follow without a rewind.
+   */
+  cannotFollow: boolean;
+  /** This standby was stopped to be rewound (cannotFollow), and the rewind has not succeeded yet. */
+  rewindRequested: boolean;
   /** Why the primary cannot be cloned or followed now, or undefined when it can. */
   primaryNotReady: string | undefined;
   /** The instance is fenced (cnpg.io/fencedInstances): PostgreSQL must not run. */
@@ -71,7 +79,9 @@ export type InstanceStep =
   /** Rewind the former primary onto the new primary's timeline, then follow it. */
   | { step: 'rewind'; reason: string }
   /** pg_rewind cannot do it: clone the new primary again. */
-  | { step: 'reclone'; reason: string };
+  | { step: 'reclone'; reason: string }
+  /** A standby that cannot follow the new timeline: stop it (cleanly) so it can be rewound. */
+  | { step: 'stopToRewind'; reason: string };
 
 /** Decides the instance manager's next step. */
 export function planInstance(o: InstanceObservation): InstanceStep {
@@ -117,6 +127,13 @@ export function planInstance(o: InstanceObservation): InstanceStep {
       }
       return { step: 'promote', reason: 'this standby was chosen as the new primary; promoting it' };
     }
+    if (o.runningAsPrimary === false && o.cannotFollow && !o.switching) {
+      return {
+        step: 'stopToRewind',
+        reason:
+          'this standby cannot follow the new primary (its WAL goes past the point where the new timeline began); stopping it to rewind it',
+      };
+    }
     return { step: 'maintain', reason: 'PostgreSQL is running' };
   }
 
@@ -148,6 +165,9 @@ export function planInstance(o: InstanceObservation): InstanceStep {
   }
 
   if (o.dataIsPrimary) return planStoppedPrimaryData(o);
+  if (o.rewindRequested) {
+    return planRejoin(o, 'this standby rejoins the new timeline: pg_rewind onto the primary, then follow it');
+  }
 
   // A replica (standby.signal) starts as a standby; the target is promoted once it runs.
   return { step: 'start', asStandby: true, reason: 'starting PostgreSQL as a standby' };
@@ -210,6 +230,14 @@ function planStoppedPrimaryData(o: InstanceObservation): InstanceStep {
     };
   }
   // The former primary: it rejoins as a standby once the new primary runs.
+  return planRejoin(
+    o,
+    'this former primary rejoins as a standby: pg_rewind onto the new primary, then follow it',
+  );
+}
+
+/** Rewinds (or, after repeated failures, re-clones) data that must follow the current primary. */
+function planRejoin(o: InstanceObservation, reason: string): InstanceStep {
   if (o.switching) {
     return {
       step: 'wait',
@@ -223,8 +251,5 @@ function planStoppedPrimaryData(o: InstanceObservation): InstanceStep {
       reason: `pg_rewind failed ${o.rewindFailures} times; cloning the new primary again with pg_basebackup`,
     };
   }
-  return {
-    step: 'rewind',
-    reason: 'this former primary rejoins as a standby: pg_rewind onto the new primary, then follow it',
-  };
+  return { step: 'rewind', reason };
 }

@@ -136,6 +136,10 @@ export class InstanceManager {
   private loopDone: Promise<void> | undefined;
   /** pg_rewind attempts that failed in a row (re-clone after MAX_REWIND_ATTEMPTS). */
   private rewindFailures = 0;
+  /** This standby was stopped because it cannot follow the new timeline; rewind it. */
+  private rewindRequested = false;
+  /** Since when this running standby has been on an older timeline than the primary. */
+  private notStreamingSince: number | undefined;
   /** Why this primary's PostgreSQL is down awaiting the control plane's decision, if it is. */
   private primaryLostReason: string | undefined;
   private isolationWatch: NodeJS.Timeout | undefined;
@@ -387,6 +391,12 @@ export class InstanceManager {
         case 'reclone':
           await this.join(cluster);
           this.rewindFailures = 0;
+          this.rewindRequested = false;
+          continue;
+        case 'stopToRewind':
+          await this.shutdownPostgres(cluster.spec.stopDelay * 1000, 'Rewinding', step.reason);
+          this.rewindRequested = true;
+          this.notStreamingSince = undefined;
           continue;
         case 'fence':
           // CNPG's fencing: like a switchover's shutdown (fast within switchoverDelay, then
@@ -502,6 +512,8 @@ export class InstanceManager {
               : 'ours',
       walReceiverActive: running && (this.lastProbe?.walReceiverStatus ?? null) !== null,
       rewindFailures: this.rewindFailures,
+      cannotFollow: running && this.cannotFollow(cluster),
+      rewindRequested: this.rewindRequested,
       clusterInitialized: isClusterInitialized(cluster),
       // initdb counts as done only while no post-init SQL started without finishing.
       initdbDone:
@@ -1027,6 +1039,7 @@ export class InstanceManager {
       );
     }
     this.rewindFailures = 0;
+    this.rewindRequested = false;
     this.ensureStandbySignal();
   }
 
@@ -1204,6 +1217,35 @@ export class InstanceManager {
     } finally {
       await client.end().catch(() => {});
     }
+  }
+
+  /**
+   * A running standby that has stayed on an older timeline than the ready primary for 10 s: its
+   * WAL went past the point where the new timeline forked (it was ahead of the standby that was
+   * promoted), so PostgreSQL keeps refusing the new timeline ("forked off ... before current
+   * recovery point"). A standby that follows switches timeline within a second.
+   */
+  private cannotFollow(cluster: ClusterResource): boolean {
+    const p = this.lastProbe;
+    const name = cluster.status?.currentPrimary;
+    const primary =
+      name === undefined || name === this.o.instance
+        ? undefined
+        : this.o.store.get<InstanceResource>('Instance', this.o.namespace, name);
+    const primaryTimeline = primary?.status?.timelineId;
+    const behind =
+      p !== undefined &&
+      !p.isPrimary &&
+      primary?.status?.ready === true &&
+      primary.status.role === 'primary' &&
+      primaryTimeline !== undefined &&
+      primaryTimeline > p.timelineId;
+    if (!behind) {
+      this.notStreamingSince = undefined;
+      return false;
+    }
+    this.notStreamingSince ??= Date.now();
+    return Date.now() - this.notStreamingSince >= 10_000;
   }
 
   /** Writes this instance's status into the store when something a reader cares about changed. */

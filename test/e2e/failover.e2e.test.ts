@@ -24,6 +24,20 @@ import { type Verdict, WriteChecker } from '../harness/write-checker.ts';
 type StatusJson = StatusView;
 type InstanceJson = StatusView['instances'][number];
 
+/** Runs a query as the superuser over the unix socket of the instance in `instanceDir` (we run as root or its owner). */
+async function sqlOn<T>(instanceDir: string, query: string, database = 'postgres'): Promise<T[]> {
+  const conf = readFileSync(join(instanceDir, 'pgdata', 'postgresql.conf'), 'utf8');
+  const port = Number(/^port = '?(\d+)'?/m.exec(conf)![1]);
+  const socketDir = /^unix_socket_directories = '([^']+)'/m.exec(conf)![1]!;
+  const c = new pg.Client({ host: socketDir, port, user: 'postgres', database });
+  await c.connect();
+  try {
+    return (await c.query(query)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
 /** SIGCONT to stopped processes; one the failover killed meanwhile is skipped. */
 function resume(pids: readonly number[]): void {
   for (const pid of pids) {
@@ -132,19 +146,7 @@ describe('failover under write load, with synchronous replication required', () 
     expect(tl(after)).toBeGreaterThan(tl(before));
   });
 
-  /** Runs a query on one instance as the superuser over its unix socket (we run as root or its owner). */
-  async function onInstance<T>(instance: string, query: string): Promise<T[]> {
-    const conf = readFileSync(join(dir(instance), 'pgdata', 'postgresql.conf'), 'utf8');
-    const port = Number(/^port = '?(\d+)'?/m.exec(conf)![1]);
-    const socketDir = /^unix_socket_directories = '([^']+)'/m.exec(conf)![1]!;
-    const c = new pg.Client({ host: socketDir, port, user: 'postgres', database: 'postgres' });
-    await c.connect();
-    try {
-      return (await c.query(query)).rows as T[];
-    } finally {
-      await c.end();
-    }
-  }
+  const onInstance = <T>(instance: string, query: string): Promise<T[]> => sqlOn<T>(dir(instance), query);
 
   it('HA slots follow a failover: standbys mirror them, the new primary has every slot in use', async () => {
     const s = await allReady();
@@ -446,5 +448,49 @@ describe('restart in place, failoverQuorum and asynchronous replication', () => 
     console.log(
       `asynchronous failover: ${verdict.acknowledged} acknowledged, ${verdict.lost.length} lost, ${verdict.uncertain} uncertain`,
     );
+  });
+  it('a standby that went past the new timeline (it was ahead of the promoted one) is rewound and follows', async () => {
+    await pgherdOk(home, ['wait', 'async', '--for', 'ready', '--timeout', '120s']);
+    const s = await clusterStatus<StatusJson>(home, 'async');
+    const a = s.instances.find((i) => i.name === s.cluster.status.currentPrimary)!;
+    const [b, c] = s.instances.filter((i) => i.name !== a.name) as [InstanceJson, InstanceJson];
+    const idir = (n: string): string => join(home, 'clusters/default/async', n);
+    const rw = await (await serviceConnector(home, 'async', 'async-rw'))();
+    await rw.query('CREATE TABLE IF NOT EXISTS ahead (x int)');
+    // C stops receiving WAL; B keeps receiving the rows written now, then B is fenced (stopped
+    // cleanly, ahead of C); A dies; C, the only candidate, is promoted behind B.
+    const receiver = (await sqlOn<{ pid: number }>(idir(c.name), 'SELECT pid FROM pg_stat_wal_receiver'))[0]!
+      .pid;
+    process.kill(receiver, 'SIGSTOP');
+    try {
+      await rw.query('INSERT INTO ahead SELECT generate_series(1, 1000)');
+      await eventually(`${b.name} to receive the rows`, async () => {
+        const [r] = await sqlOn<{ n: string }>(idir(b.name), 'SELECT count(*) AS n FROM ahead', 'app');
+        return r?.n === '1000' ? true : undefined;
+      });
+      await rw.end();
+      await pgherdOk(home, ['fence', 'on', 'async', b.name]);
+      await eventually(`${b.name} to stop`, async () => {
+        const x = await clusterStatus<StatusJson>(home, 'async');
+        return x.instances.find((i) => i.name === b.name)!.postmasterPid === null ? true : undefined;
+      });
+      process.kill(a.postmasterPid!, 'SIGKILL');
+    } finally {
+      resume([receiver]);
+    }
+    await eventually(`${c.name} to be promoted`, async () => {
+      const x = await clusterStatus<StatusJson>(home, 'async');
+      return x.cluster.status.currentPrimary === c.name && x.cluster.status.targetPrimary === c.name
+        ? true
+        : undefined;
+    });
+    await pgherdOk(home, ['fence', 'off', 'async', b.name]);
+    await pgherdOk(home, ['wait', 'async', '--for', 'ready', '--timeout', '120s']);
+    const after = await clusterStatus<StatusJson>(home, 'async');
+    const tl = after.instances.find((i) => i.name === c.name)!.timelineId;
+    expect(after.instances.every((i) => i.ready && i.timelineId === tl)).toBe(true);
+    const log = readFileSync(join(idir(b.name), 'manager.log'), 'utf8');
+    expect(log).toContain('cannot follow the new primary');
+    expect(log).toContain('pg_rewind finished');
   });
 });
