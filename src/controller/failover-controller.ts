@@ -21,7 +21,7 @@ import {
   planFailover,
 } from '../core/failover.ts';
 import { livenessSettings } from '../core/liveness.ts';
-import type { InstanceReport } from '../instance/contract.ts';
+import { DATA_LOST, type InstanceReport } from '../instance/contract.ts';
 import type { InstanceClient, InstanceRuntime } from '../ports/instance-runtime.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
 
@@ -100,7 +100,10 @@ export class FailoverController {
       // the whole window to start again instead of being failed over at once.
       const key = `${ns}/${i.metadata.name}`;
       const fenced = isFenced(cluster, i.metadata.name);
-      if (healthy || fenced || !this.lastHealthy.has(key)) this.lastHealthy.set(key, nowMs);
+      // Likewise while only its manager is dead and PostgreSQL runs on: the restarted manager
+      // adopts it, and that restart is not the primary's failure.
+      const orphaned = !managerAlive && runtime.isPostgresRunning(i);
+      if (healthy || fenced || orphaned || !this.lastHealthy.has(key)) this.lastHealthy.set(key, nowMs);
       const since = healthy ? undefined : this.lastHealthy.get(key);
       return {
         name: i.metadata.name,
@@ -109,6 +112,7 @@ export class FailoverController {
         reachable: report !== undefined,
         unhealthyForMs: since === undefined ? 0 : nowMs - since,
         primaryLost: report?.primaryLost ?? (managerAlive ? undefined : i.status?.primaryLost),
+        dataLost: (report?.primaryLost ?? i.status?.primaryLost ?? '').startsWith(DATA_LOST),
         postgresUp: report?.isPostgresUp ?? false,
         isPrimary: report?.isPrimary ?? false,
         ready: report?.ready ?? false,
@@ -157,9 +161,12 @@ export class FailoverController {
         const session = reportOf(reports, action.name)?.sessionId;
         if (session === undefined) return { action, inProgress: true, reports };
         updateStatus(store, ns, name, (s) => {
-          // Only while nothing changed since the observation: same target, lease not held.
+          // Only while nothing changed since the observation: same target, and the lease free or
+          // still this instance's (a dead earlier manager session of it holds nothing).
           if (s.targetPrimary !== action.name || s.currentPrimary !== action.name) return undefined;
-          if (primaryLeaseOf({ ...cluster, status: s }) !== undefined) return undefined;
+          const held = primaryLeaseOf({ ...cluster, status: s });
+          if (held !== undefined && held.holder !== action.name) return undefined;
+          if (held?.session === session) return undefined;
           const lease: PrimaryLease = { holder: action.name, session, acquiredTime: nowIso };
           return { ...s, primaryLease: lease, phase: 'Primary restarting', phaseReason: action.reason };
         });
@@ -188,8 +195,16 @@ export class FailoverController {
         });
         if (begun) {
           log.warn({ oldPrimary: old }, `failing over: ${action.reason}`);
-          const inst = byName.get(old);
-          if (inst !== undefined) await runtime.killPostgres(inst);
+          // The old primary, and a target that failed after it may have promoted: neither may
+          // acknowledge another write once a new primary is chosen.
+          const failedTarget =
+            status.targetPrimary !== old && status.targetPrimary !== PENDING_TARGET
+              ? status.targetPrimary
+              : undefined;
+          for (const n of [old, failedTarget]) {
+            const inst = n === undefined ? undefined : byName.get(n);
+            if (inst !== undefined) await runtime.killPostgres(inst);
+          }
         }
         return { action, inProgress: true, reports };
       }

@@ -14,6 +14,7 @@ const healthyPrimary = (name: string, over: Partial<FailoverInstance> = {}): Fai
   reachable: true,
   unhealthyForMs: 0,
   primaryLost: undefined,
+  dataLost: false,
   postgresUp: true,
   isPrimary: true,
   ready: true,
@@ -234,12 +235,79 @@ const cases: Case[] = [
   {
     name: 'pending: no candidate left, blocked',
     input: input(
-      [deadPrimary('pg-1'), standby('pg-2', '0/9000000', { walReceiverActive: false, reachable: false })],
+      [
+        deadPrimary('pg-1'),
+        standby('pg-2', '0/9000000', { walReceiverActive: false, reachable: false, unhealthyForMs: 6000 }),
+      ],
       {
         targetPrimary: PENDING_TARGET,
       },
     ),
     expect: { type: 'wait', reasonContains: 'no standby can take over', blocked: true },
+  },
+  {
+    name: 'pending: another instance running as a primary (a target that failed after promoting) is stopped first',
+    input: input(
+      [
+        deadPrimary('pg-1'),
+        healthyPrimary('pg-2', { walReceiverActive: false }),
+        standby('pg-3', '0/5000000'),
+      ],
+      { targetPrimary: PENDING_TARGET },
+    ),
+    expect: { type: 'stopOldPrimary', name: 'pg-2', reasonContains: 'was not chosen' },
+  },
+  {
+    name: 'pending: waits for a standby whose PostgreSQL runs but whose manager does not answer (it may be ahead)',
+    input: input(
+      [
+        deadPrimary('pg-1'),
+        standby('pg-2', '0/5000000', { walReceiverActive: false }),
+        standby('pg-3', '0/6000000', { walReceiverActive: false, reachable: false, unhealthyForMs: 1000 }),
+      ],
+      { targetPrimary: PENDING_TARGET },
+    ),
+    expect: { type: 'wait', reasonContains: 'pg-3 to answer' },
+  },
+  {
+    name: 'pending: a standby silent for longer than the failure window is left out',
+    input: input(
+      [
+        deadPrimary('pg-1'),
+        standby('pg-2', '0/5000000', { walReceiverActive: false }),
+        standby('pg-3', '0/6000000', { walReceiverActive: false, reachable: false, unhealthyForMs: 5000 }),
+      ],
+      { targetPrimary: PENDING_TARGET },
+    ),
+    expect: { type: 'electTarget', name: 'pg-2', reasonContains: 'most advanced' },
+  },
+  {
+    name: 'pending: failoverQuorum is judged again at the election (a synchronous standby died meanwhile)',
+    input: input(
+      [
+        deadPrimary('pg-1'),
+        standby('pg-2', '0/5000000', { walReceiverActive: false }),
+        standby('pg-3', '0/5000000', {
+          walReceiverActive: false,
+          reachable: false,
+          postgresUp: false,
+          postgresProcessesAlive: false,
+        }),
+      ],
+      { targetPrimary: PENDING_TARGET, quorum: { number: 1, names: ['pg-2', 'pg-3'], external: 0 } },
+    ),
+    expect: { type: 'wait', reasonContains: 'R=1', blocked: true },
+  },
+  {
+    name: 'a primary whose data directory is gone is never restarted in place',
+    input: input([
+      healthyPrimary('pg-1', {
+        primaryLost: 'PGHERD_INSTANCE_PRIMARY_DATA_LOST: gone',
+        dataLost: true,
+        postgresProcessesAlive: false,
+      }),
+    ]),
+    expect: { type: 'wait', reasonContains: 'no standby is available', blocked: true },
   },
   {
     name: 'an elected target: wait for it to promote',

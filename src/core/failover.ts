@@ -36,6 +36,8 @@ export interface FailoverInstance {
   unhealthyForMs: number;
   /** The instance manager reports that its PostgreSQL, a primary, stopped and may not be restarted without a decision. */
   primaryLost: string | undefined;
+  /** That report says the data directory is gone: a restart in place is impossible. */
+  dataLost: boolean;
   /** PostgreSQL answered the manager's status queries. */
   postgresUp: boolean;
   /** PostgreSQL is not in recovery. */
@@ -174,6 +176,16 @@ export function planFailover(input: FailoverInput): FailoverAction {
         reason: `stopping what is left of the failed primary ${current} so it can accept no more writes`,
       };
     }
+    // Anything else that runs as a primary (a chosen target that failed after promoting) is
+    // stopped too before a new one is chosen.
+    const rogue = input.instances.find((i) => i.name !== current && i.isPrimary && i.postgresProcessesAlive);
+    if (rogue !== undefined) {
+      return {
+        type: 'stopOldPrimary',
+        name: rogue.name,
+        reason: `stopping ${rogue.name}, which runs as a primary but was not chosen, before choosing a new primary`,
+      };
+    }
     const receiving = input.instances.filter((i) => i.name !== current && i.walReceiverActive);
     if (receiving.length > 0) {
       return {
@@ -181,6 +193,28 @@ export function planFailover(input: FailoverInput): FailoverAction {
         phase: FAILOVER_PHASES.failingOver,
         reason: `waiting for ${receiving.map((i) => i.name).join(', ')} to stop receiving WAL from ${current}`,
       };
+    }
+    // A standby whose PostgreSQL runs but whose manager does not answer may hold the newest
+    // WAL: wait for it, up to the failure window, rather than choose without it.
+    const silent = input.instances.filter(
+      (i) =>
+        i.name !== current &&
+        !i.reachable &&
+        !i.fenced &&
+        i.postgresProcessesAlive &&
+        i.unhealthyForMs < input.unresponsiveTimeoutMs,
+    );
+    if (silent.length > 0) {
+      return {
+        type: 'wait',
+        phase: FAILOVER_PHASES.failingOver,
+        reason: `waiting for ${silent.map((i) => i.name).join(', ')} to answer: it may have the most recent WAL`,
+      };
+    }
+    // failoverQuorum is judged again on what is available now, not when the failover began.
+    const lateDenial = input.quorum === undefined ? undefined : quorumDenial(input.quorum, byName);
+    if (lateDenial !== undefined) {
+      return { type: 'wait', phase: FAILOVER_PHASES.failingOver, reason: lateDenial, blocked: true };
     }
     const [best] = rankCandidates(input.instances.filter((i) => isCandidate(i, current)));
     if (best === undefined) {
@@ -256,6 +290,7 @@ export function planFailover(input: FailoverInput): FailoverAction {
       p.managerAlive &&
       p.reachable &&
       p.primaryLost !== undefined &&
+      !p.dataLost &&
       !p.postgresProcessesAlive
     ) {
       return { type: 'restartInPlace', name: current, reason: `${failure}; ${why}: restarting it in place` };

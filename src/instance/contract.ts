@@ -17,6 +17,9 @@ export const INSTANCE_PATHS = {
   reload: '/pg/reload',
 } as const;
 
+/** Prefix of `primaryLost` when the primary's data directory is gone (no restart in place). */
+export const DATA_LOST = 'PGHERD_INSTANCE_PRIMARY_DATA_LOST';
+
 /** One row of pg_stat_replication as reported by a primary. */
 export interface ReplicationInfo {
   applicationName: string;

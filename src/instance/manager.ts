@@ -44,7 +44,7 @@ import {
   runPostInit,
   runRewind,
 } from './bootstrap.ts';
-import { INSTANCE_PATHS, type InstanceReport } from './contract.ts';
+import { DATA_LOST, INSTANCE_PATHS, type InstanceReport } from './contract.ts';
 import { isCleanShutdown, readClusterState } from './control-file.ts';
 import { LogTail } from './log-tail.ts';
 import type { PgTools } from './pg-tools.ts';
@@ -143,6 +143,8 @@ export class InstanceManager {
   /** Why this primary's PostgreSQL is down awaiting the control plane's decision, if it is. */
   private primaryLostReason: string | undefined;
   private isolationWatch: NodeJS.Timeout | undefined;
+  /** status.currentPrimary names this instance (as last read). */
+  private isCurrentPrimary = false;
   /** synchronous_standby_names as last written, and as PostgreSQL has loaded it. */
   private renderedSync = '';
   private appliedSync: string | undefined;
@@ -358,6 +360,19 @@ export class InstanceManager {
       const current: ClusterResource | undefined = this.read().cluster;
       if (current === undefined) return;
       cluster = current;
+      this.isCurrentPrimary = cluster.status?.currentPrimary === this.o.instance;
+      // A lease this instance still holds although another is the target (its manager died in
+      // the middle of a switchover's shutdown) is released once it no longer runs as a primary.
+      const lease = primaryLeaseOf(cluster);
+      const runsAsPrimary = this.postmaster.isRunning() && this.lastProbe?.isPrimary === true;
+      if (
+        lease?.holder === this.o.instance &&
+        cluster.status?.targetPrimary !== this.o.instance &&
+        !runsAsPrimary
+      ) {
+        this.releaseLease();
+        continue;
+      }
       const step = planInstance(this.observe(cluster));
       // Each decision is logged once, not on every pass that repeats it (a wait).
       const decision = `${step.step}:${step.reason}`;
@@ -441,7 +456,7 @@ export class InstanceManager {
           if (isPrimaryLostStep(step)) {
             // The control plane fails over to a replica; this instance is re-cloned afterwards.
             this.releaseLease();
-            this.primaryLostReason = `the data directory of the primary ${this.o.instance} is missing`;
+            this.primaryLostReason = `${DATA_LOST}: the data directory of the primary ${this.o.instance} is missing`;
             this.publishStatus();
           }
           throw new Error(`${step.code}: ${step.reason}`);
@@ -599,13 +614,14 @@ export class InstanceManager {
   }
 
   /**
-   * synchronous_standby_names for this instance: computed on the primary of an initialized
-   * cluster from the standbys as they are now (the post-init SQL of a new cluster must not wait
-   * for standbys that do not exist yet); empty elsewhere.
+   * synchronous_standby_names for this instance, as if it were the primary, from the other
+   * instances as they are now: on the primary it is the cluster's requirement; a standby loads
+   * it too (it means nothing during recovery) so that if it is promoted its very first commit
+   * already waits for a standby. Empty while a new cluster bootstraps (the post-init SQL must
+   * not wait for standbys that do not exist yet).
    */
-  private syncStandbyNames(cluster: ClusterResource, asPrimary = false): string {
+  private syncStandbyNames(cluster: ClusterResource): string {
     if (!isClusterInitialized(cluster)) return '';
-    if (!asPrimary && cluster.status?.currentPrimary !== this.o.instance) return '';
     const standbys = this.o.store
       .list<InstanceResource>('Instance', this.o.namespace)
       .filter(
@@ -668,10 +684,10 @@ export class InstanceManager {
   }
 
   /** Writes postgresql.conf, pg_hba.conf and pg_ident.conf; returns whether anything changed. */
-  private writeConfig(cluster: ClusterResource, instance: InstanceResource, asPrimary = false): boolean {
+  private writeConfig(cluster: ClusterResource, instance: InstanceResource): boolean {
     const { dirs, tools } = this.o;
     const pg = cluster.spec.postgresql;
-    this.renderedSync = this.syncStandbyNames(cluster, asPrimary);
+    this.renderedSync = this.syncStandbyNames(cluster);
     let conf = renderPostgresqlConf({
       clusterName: this.o.cluster,
       instanceName: this.o.instance,
@@ -844,7 +860,9 @@ export class InstanceManager {
     try {
       updateWithRetry<ClusterResource>(this.o.store, 'Cluster', this.o.namespace, this.o.cluster, (c) => {
         const lease = primaryLeaseOf(c);
-        if (lease === undefined || lease.holder !== me || lease.session !== this.sessionId) return undefined;
+        // One manager runs per instance: a lease of this instance under an earlier (dead)
+        // session is this manager's to release.
+        if (lease === undefined || lease.holder !== me) return undefined;
         const { primaryLease: _released, ...rest } = c.status ?? {};
         c.status = rest;
         return c;
@@ -891,7 +909,9 @@ export class InstanceManager {
     this.setPhase('Promoting', 'promoting this standby to primary');
     this.publishStatus();
     if (this.lastProbe?.isPrimary !== true) {
-      if (this.writeConfig(cluster, instance, true)) await this.reload();
+      // The new primary's synchronous_standby_names is already loaded (standbys carry it), unless
+      // an earlier attempt wrote it and its reload failed: reload whenever it is not in force.
+      if (this.writeConfig(cluster, instance) || this.appliedSync !== this.renderedSync) await this.reload();
       const client = await connectLocal(this.conn());
       try {
         const r = await client.query<{ promoted: boolean }>('SELECT pg_promote(true, 60) AS promoted');
@@ -905,7 +925,12 @@ export class InstanceManager {
       }
       this.log.info({ ms: Date.now() - started }, 'PostgreSQL promoted');
     }
-    await this.syncHaSlots(cluster, true);
+    try {
+      await this.syncHaSlots(cluster, true);
+    } catch (err) {
+      // Never block the promotion on a slot: the standbys' slots are created again later.
+      this.log.warn({ err }, 'cannot create the HA slots at promotion; retrying later');
+    }
     let recorded = false;
     const now = new Date().toISOString();
     updateWithRetry<ClusterResource>(this.o.store, 'Cluster', this.o.namespace, this.o.cluster, (c) => {
@@ -1147,6 +1172,9 @@ export class InstanceManager {
    * A standby's value ('') parses to nothing.
    */
   private appliedSyncStatus(): { synchronous?: { number: number; names: string[] } } {
+    // Standbys load the value they would need as the primary (so a promotion is synchronous
+    // from its first commit); only the current primary's is the cluster's requirement.
+    if (!this.isCurrentPrimary) return {};
     const parsed = this.appliedSync === undefined ? undefined : parseSyncStandbyNames(this.appliedSync);
     return parsed === undefined ? {} : { synchronous: { number: parsed.number, names: parsed.names } };
   }
