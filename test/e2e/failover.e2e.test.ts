@@ -4,7 +4,7 @@
  * fault the checker proves that every acknowledged write is on the new primary and that no
  * second primary acknowledged a write.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,20 @@ async function sqlOn<T>(instanceDir: string, query: string, database = 'postgres
   } finally {
     await c.end();
   }
+}
+
+/** Pids whose working directory is `dir` (PostgreSQL's processes of one data directory). */
+function processesIn(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        return readlinkSync(`/proc/${e}/cwd`) === dir;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** SIGCONT to stopped processes; one the failover killed meanwhile is skipped. */
@@ -475,6 +489,11 @@ describe('restart in place, failoverQuorum and asynchronous replication', () => 
         return x.instances.find((i) => i.name === b.name)!.postmasterPid === null ? true : undefined;
       });
       process.kill(a.postmasterPid!, 'SIGKILL');
+      // C's WAL receiver resumes only once every process of A (its WAL senders too) is gone,
+      // so C cannot catch up behind our back: it stays behind B.
+      await eventually(`every process of ${a.name} to be gone`, async () =>
+        processesIn(join(idir(a.name), 'pgdata')).length === 0 ? true : undefined,
+      );
     } finally {
       resume([receiver]);
     }
