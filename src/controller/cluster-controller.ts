@@ -10,11 +10,14 @@ import {
   instanceName,
   isClusterInitialized,
   isDeletionRequested,
+  isFenced,
   type ServiceResource,
   type ServiceRole,
   serviceName,
 } from '../api/internal.ts';
+import { planRollingUpdate, type RollingInstance } from '../core/rolling-update.ts';
 import { type ObservedInstance, planTopology, type TopologyAction } from '../core/topology.ts';
+import type { InstanceReport } from '../instance/contract.ts';
 import type { InstanceClient, InstanceRuntime } from '../ports/instance-runtime.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
 import {
@@ -22,7 +25,7 @@ import {
   ensureCertificateSecrets,
   ensureCredentialSecrets,
 } from './cluster-secrets.ts';
-import { FailoverController, type FailoverOutcome } from './failover-controller.ts';
+import { FailoverController, type FailoverOutcome, serverCaPem } from './failover-controller.ts';
 import type { ReconcileResult } from './work-queue.ts';
 
 export interface ClusterControllerDeps {
@@ -52,6 +55,8 @@ export { DELETION_ANNOTATION } from '../api/internal.ts';
 export class ClusterController {
   private readonly d: ClusterControllerDeps;
   private readonly failover: FailoverController;
+  /** Restarts requested by the rolling update, with the postmaster that was to be restarted. */
+  private readonly restartRequests = new Map<string, { postmasterPid: number | null; at: number }>();
   constructor(d: ClusterControllerDeps) {
     this.d = d;
     this.failover = new FailoverController(d);
@@ -144,6 +149,19 @@ export class ClusterController {
       log.info({ action: action.type, instance: action.name }, action.reason);
       await this.apply(cluster, action, instances);
     }
+    if (failover !== undefined && plan.actions.length === 0 && status.currentPrimary !== undefined) {
+      const rolling = await this.rollingUpdate(
+        cluster,
+        status.currentPrimary,
+        instances,
+        failover.reports,
+        log,
+      );
+      if (rolling !== undefined) {
+        this.writeStatus(cluster, rolling.phase, rolling.reason);
+        return { type: 'requeue', afterMs: 250, reason: rolling.reason };
+      }
+    }
     this.writeStatus(cluster, plan.phase, plan.phaseReason);
     // A settled cluster is still checked every second: a dead instance manager is noticed by
     // polling its pid, not by a store change.
@@ -155,6 +173,85 @@ export class ClusterController {
         reason: plan.phaseReason,
       };
     return { type: 'requeue', afterMs: plan.actions.length > 0 ? 100 : 500, reason: plan.phaseReason };
+  }
+
+  /**
+   * Restart-only parameters changed: restart the standbys one at a time, then the primary as
+   * primaryUpdateStrategy/primaryUpdateMethod say (core/rolling-update.ts). Undefined when
+   * nothing waits for a restart.
+   */
+  private async rollingUpdate(
+    cluster: ClusterResource,
+    currentPrimary: string,
+    instances: InstanceResource[],
+    reports: Map<string, InstanceReport | Error>,
+    log: Logger,
+  ): Promise<{ phase: string; reason: string } | undefined> {
+    const ns = cluster.metadata.namespace;
+    const view: RollingInstance[] = [];
+    for (const i of instances) {
+      const r = reports.get(i.metadata.name);
+      const report = r instanceof Error ? undefined : r;
+      const key = `${ns}/${i.metadata.name}`;
+      const requestedAt = this.restartRequests.get(key);
+      // A request is done once PostgreSQL runs under another postmaster and reports again (a
+      // request is never repeated within 10 s, whatever the reports say meanwhile).
+      if (
+        requestedAt !== undefined &&
+        Date.now() - requestedAt.at > 10_000 &&
+        report?.postmasterPid !== requestedAt.postmasterPid &&
+        report?.ready === true
+      ) {
+        this.restartRequests.delete(key);
+      }
+      view.push({
+        name: i.metadata.name,
+        isPrimary: report?.isPrimary ?? false,
+        ready: report?.ready ?? false,
+        pendingRestart: report?.pendingRestart ?? false,
+        fenced: isFenced(cluster, i.metadata.name),
+        replayLsn: report?.replayLsn ?? report?.currentLsn ?? null,
+        restartRequested: this.restartRequests.has(key),
+      });
+    }
+    const action = planRollingUpdate({
+      currentPrimary,
+      strategy: cluster.spec.primaryUpdateStrategy,
+      method: cluster.spec.primaryUpdateMethod,
+      instances: view,
+    });
+    switch (action.type) {
+      case 'none':
+        return undefined;
+      case 'wait':
+        return { phase: action.phase, reason: action.reason };
+      case 'restart': {
+        const inst = instances.find((i) => i.metadata.name === action.name)!;
+        const r = reports.get(action.name);
+        log.info({ instance: action.name }, action.reason);
+        await this.d.instanceClient.restart(inst, serverCaPem(this.d.store, cluster), 5000);
+        this.restartRequests.set(`${ns}/${action.name}`, {
+          postmasterPid: r instanceof Error ? null : (r?.postmasterPid ?? null),
+          at: Date.now(),
+        });
+        return { phase: action.phase, reason: action.reason };
+      }
+      case 'switchover':
+        updateWithRetry<ClusterResource>(this.d.store, 'Cluster', ns, cluster.metadata.name, (c) => {
+          if (c.status?.currentPrimary !== currentPrimary || c.status.targetPrimary !== currentPrimary)
+            return undefined;
+          c.status = {
+            ...c.status,
+            targetPrimary: action.target,
+            targetPrimaryTimestamp: this.d.now().toISOString(),
+            phase: action.phase,
+            phaseReason: action.reason,
+          };
+          return c;
+        });
+        log.info({ target: action.target }, action.reason);
+        return { phase: action.phase, reason: action.reason };
+    }
   }
 
   private instancesOf(cluster: ClusterResource): InstanceResource[] {

@@ -25,6 +25,9 @@ import { DATA_LOST, type InstanceReport } from '../instance/contract.ts';
 import type { InstanceClient, InstanceRuntime } from '../ports/instance-runtime.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
 
+/** Phases in which a manager that answers is busy on purpose (PostgreSQL down for a moment). */
+const WORKING_PHASES: ReadonlySet<string> = new Set(['Starting', 'Promoting', 'Restarting']);
+
 export interface FailoverDeps {
   store: Store;
   runtime: InstanceRuntime;
@@ -91,9 +94,7 @@ export class FailoverController {
       const managerAlive = runtime.isManagerAlive(i);
       // A manager that answers while it starts PostgreSQL (granted restart, crash recovery) is
       // working, not hung: startDelay bounds that, not the liveness timeout.
-      const healthy =
-        report !== undefined &&
-        (report.isPostgresUp || report.phase === 'Starting' || report.phase === 'Promoting');
+      const healthy = report !== undefined && (report.isPostgresUp || WORKING_PHASES.has(report.phase));
       // Unhealthy time counts from the last healthy observation (or from the first sight after
       // a control-plane start), so the detection bound does not depend on when passes fall.
       // A fenced instance is down on purpose: its time does not count, so once unfenced it gets

@@ -15,6 +15,8 @@ export const INSTANCE_PATHS = {
   failsafe: '/failsafe',
   /** POST: reload PostgreSQL's configuration now. Control-plane client certificate only. */
   reload: '/pg/reload',
+  /** POST: restart PostgreSQL (fast shutdown, start) to apply restart-only parameters. Control-plane client certificate only. */
+  restart: '/pg/restart',
 } as const;
 
 /** Prefix of `primaryLost` when the primary's data directory is gone (no restart in place). */

@@ -136,6 +136,8 @@ export class InstanceManager {
   private loopDone: Promise<void> | undefined;
   /** pg_rewind attempts that failed in a row (re-clone after MAX_REWIND_ATTEMPTS). */
   private rewindFailures = 0;
+  /** The control plane asked for a restart (restart-only parameters changed). */
+  private restartRequested = false;
   /** This standby was stopped because it cannot follow the new timeline; rewind it. */
   private rewindRequested = false;
   /** Since when this running standby has been on an older timeline than the primary. */
@@ -356,6 +358,17 @@ export class InstanceManager {
       if (this.isolated !== undefined && this.postmaster.isRunning() && this.lastProbe?.isPrimary === true) {
         await this.selfFence(this.isolated);
       }
+      if (this.restartRequested) {
+        this.restartRequested = false;
+        if (this.postmaster.isRunning() && this.startupComplete) {
+          // A clean stop keeps a primary's lease: the next step starts it again as it was.
+          await this.shutdownPostgres(
+            cluster.spec.stopDelay * 1000,
+            'Restarting',
+            'restarting PostgreSQL to apply parameters that need a restart',
+          );
+        }
+      }
       // Read afresh every step: a step before (a released lease) changes what may be done next.
       const current: ClusterResource | undefined = this.read().cluster;
       if (current === undefined) return;
@@ -562,6 +575,10 @@ export class InstanceManager {
           this.writeConfig(cluster, current);
           await this.reload();
           this.pendingReload = false;
+        },
+        restart: () => {
+          this.restartRequested = true;
+          this.wake?.();
         },
       });
     } catch (err) {

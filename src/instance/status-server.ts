@@ -20,6 +20,8 @@ export interface StatusServerOptions {
   trustedFingerprint: () => string | undefined;
   /** POST /pg/reload: reload PostgreSQL's configuration now. */
   reload: () => Promise<void>;
+  /** POST /pg/restart: restart PostgreSQL soon (the manager's loop does it); returns at once. */
+  restart: () => void;
 }
 
 /** Hex SHA-256 of a certificate's DER bytes, as published in the Cluster status. */
@@ -50,6 +52,11 @@ export function startStatusServer(opts: StatusServerOptions): Promise<Server> {
       const expected = opts.trustedFingerprint();
       if (expected === undefined || certificateFingerprint(peer.raw) !== expected) {
         json(403, { error: 'the client certificate is not the control plane certificate' });
+        return;
+      }
+      if (url === INSTANCE_PATHS.restart) {
+        opts.restart();
+        json(202, { restarting: true });
         return;
       }
       if (url === INSTANCE_PATHS.reload) {

@@ -39,4 +39,6 @@ export interface InstanceClient {
   getStatus(instance: InstanceResource, caPem: string, timeoutMs: number): Promise<InstanceReport>;
   /** POST /pg/reload with the control plane's client certificate; throws on refusal. */
   reload(instance: InstanceResource, caPem: string, timeoutMs: number): Promise<void>;
+  /** POST /pg/restart with the control plane's client certificate: the manager restarts PostgreSQL. */
+  restart(instance: InstanceResource, caPem: string, timeoutMs: number): Promise<void>;
 }

@@ -190,7 +190,6 @@ describe('renderStandbyConf', () => {
         '# standby settings; effective only while PGDATA/standby.signal exists',
         "primary_conninfo = 'host=pg-rw user=streaming_replica sslkey=''/my key'''",
         "primary_slot_name = '_cnpg_cluster_example_2'",
-        "recovery_target_timeline = 'latest'",
         "restore_command = 'pgherd wal-restore %f %p'",
         '',
       ].join('\n'),

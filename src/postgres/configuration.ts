@@ -236,8 +236,10 @@ export interface StandbyConfInput {
 }
 
 /**
- * Renders the standby include file (CNPG's override.conf): recovery_target_timeline='latest',
- * primary_conninfo, primary_slot_name, restore_command. These settings only take effect while
+ * Renders the standby include file (CNPG's override.conf): primary_conninfo,
+ * primary_slot_name, restore_command. recovery_target_timeline is left at PostgreSQL's default
+ * ('latest'): it needs a restart to change, so writing it only while a standby would leave a
+ * promoted primary with a pending restart for nothing (and a rolling restart chasing it). These settings only take effect while
  * the server is in standby mode, which requires an empty `standby.signal` file in PGDATA; the
  * caller creates (or removes, to promote) that file separately.
  */
@@ -250,7 +252,6 @@ export function renderStandbyConf(input: StandbyConfInput): string {
     }
     lines.push(setting('primary_slot_name', input.primarySlotName));
   }
-  lines.push(setting('recovery_target_timeline', 'latest'));
   if (input.restoreCommand !== undefined) lines.push(setting('restore_command', input.restoreCommand));
   lines.push('');
   return lines.join('\n');

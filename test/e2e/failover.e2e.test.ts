@@ -4,9 +4,8 @@
  * fault the checker proves that every acknowledged write is on the new primary and that no
  * second primary acknowledged a write.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clusterStatus,
@@ -19,49 +18,11 @@ import {
   type StatusView,
   serviceConnector,
 } from '../harness/home.ts';
+import { processesIn, resume, sqlOn } from '../harness/instances.ts';
 import { type Verdict, WriteChecker } from '../harness/write-checker.ts';
 
 type StatusJson = StatusView;
 type InstanceJson = StatusView['instances'][number];
-
-/** Runs a query as the superuser over the unix socket of the instance in `instanceDir` (we run as root or its owner). */
-async function sqlOn<T>(instanceDir: string, query: string, database = 'postgres'): Promise<T[]> {
-  const conf = readFileSync(join(instanceDir, 'pgdata', 'postgresql.conf'), 'utf8');
-  const port = Number(/^port = '?(\d+)'?/m.exec(conf)![1]);
-  const socketDir = /^unix_socket_directories = '([^']+)'/m.exec(conf)![1]!;
-  const c = new pg.Client({ host: socketDir, port, user: 'postgres', database });
-  await c.connect();
-  try {
-    return (await c.query(query)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-/** Pids whose working directory is `dir` (PostgreSQL's processes of one data directory). */
-function processesIn(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        return readlinkSync(`/proc/${e}/cwd`) === dir;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-/** SIGCONT to stopped processes; one the failover killed meanwhile is skipped. */
-function resume(pids: readonly number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      /* gone */
-    }
-  }
-}
 
 const manifest = (name: string, instances: number, sync: boolean): string => `
 apiVersion: postgresql.cnpg.io/v1

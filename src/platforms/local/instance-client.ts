@@ -69,5 +69,8 @@ export function createLocalInstanceClient(host: string, identity?: ClientIdentit
     async reload(instance, caPem, timeoutMs): Promise<void> {
       await call(host, instance, 'POST', INSTANCE_PATHS.reload, caPem, timeoutMs, identity);
     },
+    async restart(instance, caPem, timeoutMs): Promise<void> {
+      await call(host, instance, 'POST', INSTANCE_PATHS.restart, caPem, timeoutMs, identity);
+    },
   };
 }
