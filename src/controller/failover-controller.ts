@@ -47,6 +47,8 @@ export interface FailoverOutcome {
 export class FailoverController {
   /** When each instance (namespace/name) was last seen healthy. */
   private readonly lastHealthy = new Map<string, number>();
+  /** The last decision logged, per cluster. */
+  private readonly lastDecision = new Map<string, string>();
   private readonly d: FailoverDeps;
   constructor(d: FailoverDeps) {
     this.d = d;
@@ -136,7 +138,12 @@ export class FailoverController {
       quorum: this.quorum(cluster, instances),
       instances: observed,
     });
-    if (action.type !== 'none') log.info({ failover: action.type }, action.reason);
+    // Each decision is logged once per cluster, not on every pass that repeats it.
+    const decision = `${action.type}:${action.reason}`;
+    if (action.type !== 'none' && this.lastDecision.get(`${ns}/${name}`) !== decision) {
+      log.info({ failover: action.type }, action.reason);
+    }
+    this.lastDecision.set(`${ns}/${name}`, decision);
     const nowIso = this.d.now().toISOString();
     const byName = new Map(instances.map((i) => [i.metadata.name, i]));
     switch (action.type) {
