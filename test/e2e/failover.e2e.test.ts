@@ -4,7 +4,7 @@
  * fault the checker proves that every acknowledged write is on the new primary and that no
  * second primary acknowledged a write.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -290,6 +290,27 @@ describe('failover under write load, with synchronous replication required', () 
     const after = await allReady();
     expect(after.cluster.status.currentPrimary).toBe(primary);
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    'an old primary that pg_rewind cannot handle is cloned again after 4 attempts',
+    async () => {
+      const s = await allReady();
+      const p = s.instances.find((i) => i.name === s.cluster.status.currentPrimary)!;
+      // A folder pg_rewind (running as postgres) cannot read makes every rewind of this data
+      // directory fail; PostgreSQL itself ignores it.
+      const blocker = join(dir(p.name), 'pgdata', 'pgherd-test-unreadable');
+      mkdirSync(blocker);
+      chmodSync(blocker, 0o000);
+      process.kill(p.postmasterPid!, 'SIGKILL');
+      await newPrimaryOtherThan(p.name);
+      const after = await allReady();
+      expect(after.instances.find((i) => i.name === p.name)!.role).toBe('replica');
+      const log = readFileSync(join(dir(p.name), 'manager.log'), 'utf8');
+      expect(log.match(/PGHERD_INSTANCE_REWIND_FAILED/g)?.length).toBeGreaterThanOrEqual(4);
+      expect(log).toContain('pg_rewind failed 4 times; cloning the new primary again with pg_basebackup');
+      expect(existsSync(blocker)).toBe(false);
+    },
+  );
 
   it('10 failovers in a row: healthy after each, every instance rejoining, nothing lost', async () => {
     const checker = new WriteChecker({
