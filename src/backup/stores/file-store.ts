@@ -1,0 +1,108 @@
+/**
+ * The object store as a local folder (`file:///path`): each key is a file below the root.
+ * Writes go to a temporary file in the same folder, are fsynced and renamed into place, so a
+ * reader never sees a partial object and a crash leaves none.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type ObjectInfo, type ObjectStore, ObjectStoreError } from '../../ports/object-store.ts';
+
+export class FileObjectStore implements ObjectStore {
+  readonly location: string;
+  private readonly root: string;
+  constructor(root: string) {
+    this.root = root;
+    this.location = `file://${root}`;
+  }
+
+  private pathOf(key: string): string {
+    if (key.split('/').some((p) => p === '..' || p === '')) {
+      throw new ObjectStoreError('other', `invalid object key ${JSON.stringify(key)}`);
+    }
+    return join(this.root, ...key.split('/'));
+  }
+
+  private checkRoot(): void {
+    if (!existsSync(this.root)) {
+      throw new ObjectStoreError(
+        'no-bucket',
+        `the destination folder ${this.root} does not exist; create it (pgherd does not, so a typo cannot scatter backups)`,
+      );
+    }
+  }
+
+  async put(key: string, body: Buffer | Readable): Promise<void> {
+    this.checkRoot();
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      await pipeline(
+        Buffer.isBuffer(body) ? Readable.from([body]) : body,
+        createWriteStream(tmp, { mode: 0o600 }),
+      );
+      const fh = await open(tmp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const path = this.pathOf(key);
+    try {
+      await stat(path);
+    } catch {
+      throw new ObjectStoreError('not-found', `${this.location}/${key} does not exist`);
+    }
+    return createReadStream(path);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const st = await stat(this.pathOf(key));
+      return st.isFile() ? { key, size: st.size } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    this.checkRoot();
+    const out: ObjectInfo[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.isFile() && !/\.tmp-[0-9a-f]{12}$/.test(e.name)) {
+          const key = relative(this.root, full).split(sep).join('/');
+          if (key.startsWith(prefix)) out.push({ key, size: (await stat(full)).size });
+        }
+      }
+    };
+    // Only the folder the prefix names is walked, not the whole archive.
+    const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    await walk(folder === '' ? this.root : this.pathOf(folder));
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await rm(this.pathOf(key), { force: true });
+  }
+}
