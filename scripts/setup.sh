@@ -25,6 +25,14 @@ if [ "$(id -u)" -eq 0 ] && ! command -v nft >/dev/null 2>&1; then
     { apt-get update -qq && env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; } ||
     echo "setup: nftables could not be installed; services will be forwarded in userspace" >&2
 fi
+# barman-cloud (Debian's barman-cli-cloud): the backup tests check that what pgherd writes
+# restores with it, and that pgherd restores what it writes.
+if [ "$(id -u)" -eq 0 ] && ! command -v barman-cloud-wal-archive >/dev/null 2>&1; then
+  echo "setup: installing barman-cli-cloud (backup interoperability tests)..." >&2
+  env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq barman-cli-cloud >/dev/null 2>&1 ||
+    { apt-get update -qq && env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq barman-cli-cloud >/dev/null; } ||
+    echo "setup: barman-cli-cloud could not be installed; the interoperability tests will fail in CI" >&2
+fi
 echo "setup: $(pg_config --bindir)/postgres: $("$(pg_config --bindir)/postgres" --version)" >&2
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

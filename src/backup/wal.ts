@@ -1,0 +1,104 @@
+/**
+ * WAL in the object store, in barman-cloud's layout (docs/research/barman-cloud-layout.md §1,
+ * §4): `<serverName>/wals/<TLI8><LOG8>/<segment>[.gz]`, history files directly under `wals/`.
+ * A segment archived by pgherd restores with barman-cloud-wal-restore, and one archived by
+ * barman-cloud-wal-archive restores with pgherd.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import { getBuffer, type ObjectStore } from '../ports/object-store.ts';
+import { joinKey } from './stores/destination.ts';
+
+/** WAL compression pgherd writes (barmanObjectStore.wal.compression). */
+export type WalCompression = 'none' | 'gzip';
+
+const SUFFIX: Record<WalCompression, string> = { none: '', gzip: '.gz' };
+/** Suffixes barman-cloud may have written, and whether pgherd can read them. */
+const READABLE_SUFFIXES = ['', '.gz'] as const;
+const KNOWN_SUFFIXES = ['.gz', '.bz2', '.snappy', '.xz', '.zst', '.lz4'];
+
+const WAL_NAME = /^([0-9A-F]{8})([0-9A-F]{8}[0-9A-F]{8}(\.[0-9A-F]{8}\.backup|\.partial)?|\.history)$/;
+
+/** True for names barman accepts: segments, .partial, .backup, .history. */
+export function isWalName(name: string): boolean {
+  return WAL_NAME.test(name);
+}
+
+/** The object key of a WAL file (without compression suffix) below the destination prefix. */
+export function walKey(serverName: string, walName: string): string {
+  const m = WAL_NAME.exec(walName);
+  if (m === null) {
+    throw new Error(`"${walName}" is not a WAL file name (segment, .partial, .backup or .history)`);
+  }
+  if (walName.endsWith('.history')) return joinKey(serverName, 'wals', walName);
+  // <timeline 8><log 8>: the first 16 characters.
+  return joinKey(serverName, 'wals', walName.slice(0, 16), walName);
+}
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+async function readAll(path: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of createReadStream(path)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Archives one WAL file (PostgreSQL's %p) under its name. An object already there is left as
+ * it is (PostgreSQL retries an archive_command whose answer it did not see).
+ */
+export async function archiveWal(
+  store: ObjectStore,
+  serverName: string,
+  path: string,
+  walName: string,
+  compression: WalCompression,
+): Promise<{ key: string; bytes: number; skipped: boolean }> {
+  const key = walKey(serverName, walName) + SUFFIX[compression];
+  if ((await store.head(key)) !== undefined) return { key, bytes: 0, skipped: true };
+  const raw = await readAll(path);
+  const body = compression === 'gzip' ? await gzipAsync(raw, { level: 1 }) : raw;
+  await store.put(key, body);
+  return { key, bytes: body.length, skipped: false };
+}
+
+/**
+ * Restores one WAL file into `destination` (PostgreSQL's %p), whatever suffix it was archived
+ * with among those pgherd reads. Returns false when the archive does not have it (the normal
+ * end of recovery), throws when it has it in a form pgherd cannot read.
+ */
+export async function restoreWal(
+  store: ObjectStore,
+  serverName: string,
+  walName: string,
+  destination: string,
+): Promise<boolean> {
+  const base = walKey(serverName, walName);
+  const candidates = await store.list(base);
+  const found = candidates.filter((o) => o.key === base || KNOWN_SUFFIXES.some((s) => o.key === base + s));
+  if (found.length === 0) return false;
+  const readable = found.find((o) =>
+    (READABLE_SUFFIXES as readonly string[]).includes(o.key.slice(base.length)),
+  );
+  if (readable === undefined) {
+    throw new Error(
+      `${store.location}/${found[0]!.key} is compressed in a format pgherd does not read (it reads none and gzip)`,
+    );
+  }
+  const raw = await getBuffer(store, readable.key);
+  const body = readable.key.endsWith('.gz') ? await gunzipAsync(raw) : raw;
+  await mkdir(dirname(destination), { recursive: true });
+  const tmp = `${destination}.pgherd-restore`;
+  try {
+    await writeFile(tmp, body, { mode: 0o600 });
+    await rename(tmp, destination);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  return true;
+}
