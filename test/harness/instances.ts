@@ -5,11 +5,7 @@ import pg from 'pg';
 
 /** Runs a query as the superuser over the unix socket of the instance in `instanceDir` (we run as root or its owner). */
 export async function sqlOn<T>(instanceDir: string, query: string, database = 'postgres'): Promise<T[]> {
-  const conf = readFileSync(join(instanceDir, 'pgdata', 'postgresql.conf'), 'utf8');
-  const port = Number(/^port = '?(\d+)'?/m.exec(conf)![1]);
-  const socketDir = /^unix_socket_directories = '([^']+)'/m.exec(conf)![1]!;
-  const c = new pg.Client({ host: socketDir, port, user: 'postgres', database });
-  await c.connect();
+  const c = await connectInstance(instanceDir, database);
   try {
     return (await c.query(query)).rows as T[];
   } finally {
@@ -40,4 +36,14 @@ export function resume(pids: readonly number[]): void {
       /* gone */
     }
   }
+}
+
+/** A superuser client over the unix socket of the instance in `instanceDir`; the caller ends it. */
+export async function connectInstance(instanceDir: string, database = 'postgres'): Promise<pg.Client> {
+  const conf = readFileSync(join(instanceDir, 'pgdata', 'postgresql.conf'), 'utf8');
+  const port = Number(/^port = '?(\d+)'?/m.exec(conf)![1]);
+  const socketDir = /^unix_socket_directories = '([^']+)'/m.exec(conf)![1]!;
+  const c = new pg.Client({ host: socketDir, port, user: 'postgres', database });
+  await c.connect();
+  return c;
 }

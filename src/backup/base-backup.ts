@@ -1,0 +1,269 @@
+/**
+ * A base backup in barman-cloud's layout (docs/research/barman-cloud-layout.md §2-3), taken as
+ * barman-cloud-backup takes it: a concurrent backup over a database connection
+ * (pg_backup_start / pg_backup_stop), PGDATA streamed as one tar (gzip or none) into
+ * `<server>/base/<backupId>/data.tar[.gz]` with barman's exclusions, `backup_label` added last,
+ * the WAL the backup needs archived, then `backup.info` written last of all. The result
+ * restores with barman-cloud-restore.
+ */
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import type pg from 'pg';
+import tar from 'tar-stream';
+import type { ObjectStore } from '../ports/object-store.ts';
+import { type BackupInfo, renderBackupInfo } from './backup-info.ts';
+import { joinKey } from './stores/destination.ts';
+import { archiveWal, type WalCompression } from './wal.ts';
+
+export interface BaseBackupInput {
+  store: ObjectStore;
+  serverName: string;
+  /** barman's id: the start time as YYYYMMDDTHHMMSS. */
+  backupId: string;
+  backupName?: string;
+  /** A superuser connection to the instance being backed up (pg_backup_start needs its session). */
+  client: pg.Client;
+  compression: 'none' | 'gzip';
+  walCompression: WalCompression;
+  immediateCheckpoint: boolean;
+  /** Progress: bytes of PGDATA sent so far. */
+  onProgress?: (bytes: number) => void;
+}
+
+/** barman's exclusions (postgres_plumbing.py): anchored at the root, or anywhere by name. */
+const EXCLUDED_AT_ROOT = new Set([
+  'postmaster.pid',
+  'postmaster.opts',
+  'standby.signal',
+  'recovery.signal',
+  'recovery.conf',
+  'backup_label',
+  'tablespace_map',
+]);
+const CONTENTS_EXCLUDED = new Set([
+  'pg_wal',
+  'pg_xlog',
+  'pg_log',
+  'log',
+  'pg_dynshmem',
+  'pg_notify',
+  'pg_replslot',
+  'pg_serial',
+  'pg_stat_tmp',
+  'pg_snapshots',
+  'pg_subtrans',
+]);
+const EXCLUDED_ANYWHERE = (name: string): boolean =>
+  name.startsWith('pgsql_tmp') ||
+  name === 'pg_internal.init' ||
+  name === 'postgresql.auto.conf.tmp' ||
+  name === 'current_logfiles.tmp';
+
+/** `YYYYMMDDTHHMMSS` in UTC (barman uses local time; the machine runs in UTC). */
+export function backupIdFor(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').slice(0, 15);
+}
+
+/** The WAL file name of an LSN on a timeline (24 hex characters). */
+export function walFileName(timeline: number, lsn: string, segmentSize: number): string {
+  const [hi, lo] = lsn.split('/').map((x) => BigInt(`0x${x}`)) as [bigint, bigint];
+  const pos = (hi << 32n) | lo;
+  const seg = pos / BigInt(segmentSize);
+  const perLog = 0x100000000n / BigInt(segmentSize);
+  const hex = (n: bigint): string => n.toString(16).toUpperCase().padStart(8, '0');
+  return `${hex(BigInt(timeline))}${hex(seg / perLog)}${hex(seg % perLog)}`;
+}
+
+/** Every WAL file name from `first` to `last` inclusive, on one timeline. */
+export function walRange(first: string, last: string, segmentSize: number): string[] {
+  const tli = first.slice(0, 8);
+  const perLog = 0x100000000n / BigInt(segmentSize);
+  const num = (n: string): bigint => BigInt(`0x${n.slice(8, 16)}`) * perLog + BigInt(`0x${n.slice(16, 24)}`);
+  const hex = (n: bigint): string => n.toString(16).toUpperCase().padStart(8, '0');
+  const out: string[] = [];
+  for (let s = num(first); s <= num(last); s++) out.push(`${tli}${hex(s / perLog)}${hex(s % perLog)}`);
+  return out;
+}
+
+/** Streams exactly `size` bytes of a file that may change while it is read (zero-padded or cut). */
+async function* exactly(path: string, size: number): AsyncGenerator<Buffer> {
+  let sent = 0;
+  try {
+    for await (const chunk of createReadStream(path)) {
+      const b = chunk as Buffer;
+      const take = Math.min(b.length, size - sent);
+      if (take > 0) yield b.subarray(0, take);
+      sent += take;
+      if (sent >= size) break;
+    }
+  } catch (err) {
+    // A file removed during the backup (a dropped table) is replayed away from the WAL.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  while (sent < size) {
+    const n = Math.min(65536, size - sent);
+    yield Buffer.alloc(n);
+    sent += n;
+  }
+}
+
+async function addEntries(
+  pack: tar.Pack,
+  root: string,
+  rel: string,
+  onBytes: (n: number) => void,
+): Promise<void> {
+  const dir = rel === '' ? root : join(root, rel);
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const name of names) {
+    const relPath = rel === '' ? name : `${rel}/${name}`;
+    if (rel === '' && EXCLUDED_AT_ROOT.has(name)) continue;
+    if (EXCLUDED_ANYWHERE(name)) continue;
+    let st: import('node:fs').Stats;
+    try {
+      st = await lstat(join(root, relPath));
+    } catch {
+      continue; // gone meanwhile
+    }
+    const header = { name: relPath, mode: st.mode & 0o7777, mtime: st.mtime, uid: st.uid, gid: st.gid };
+    if (st.isSymbolicLink()) {
+      // pg_wal may be a link to the WAL folder: kept as an empty directory, as barman does.
+      if (rel === '' && name === 'pg_wal') {
+        await entry(pack, { ...header, type: 'directory', mode: 0o700 });
+        continue;
+      }
+      await entry(pack, { ...header, type: 'symlink', linkname: await readlink(join(root, relPath)) });
+    } else if (st.isDirectory()) {
+      await entry(pack, { ...header, type: 'directory' });
+      if (rel === '' && CONTENTS_EXCLUDED.has(name)) continue;
+      await addEntries(pack, root, relPath, onBytes);
+    } else if (st.isFile()) {
+      const size = st.size;
+      await new Promise<void>((resolve, reject) => {
+        const sink = pack.entry({ ...header, type: 'file', size }, (err) => (err ? reject(err) : resolve()));
+        (async () => {
+          for await (const b of exactly(join(root, relPath), size)) {
+            if (!sink.write(b)) await new Promise((r) => sink.once('drain', r));
+            onBytes(b.length);
+          }
+          sink.end();
+        })().catch(reject);
+      });
+    }
+  }
+}
+
+function entry(pack: tar.Pack, header: tar.Headers, body = ''): Promise<void> {
+  return new Promise((resolve, reject) => pack.entry(header, body, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Takes the backup; returns its backup.info. On failure writes backup.info with status FAILED. */
+export async function takeBaseBackup(input: BaseBackupInput): Promise<BackupInfo> {
+  const { client, store, serverName, backupId } = input;
+  const base = joinKey(serverName, 'base', backupId);
+  const facts = (
+    await client.query<{
+      version: string;
+      pgdata: string;
+      config_file: string;
+      hba_file: string;
+      ident_file: string;
+      seg: string;
+      systemid: string;
+    }>(`SELECT current_setting('server_version_num') AS version, current_setting('data_directory') AS pgdata,
+      current_setting('config_file') AS config_file, current_setting('hba_file') AS hba_file,
+      current_setting('ident_file') AS ident_file, current_setting('wal_segment_size') AS seg,
+      (SELECT system_identifier::text FROM pg_control_system()) AS systemid`)
+  ).rows[0]!;
+  const segmentSize = Number(
+    (
+      await client.query<{ b: string }>(
+        "SELECT setting::bigint * (CASE unit WHEN 'B' THEN 1 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END) AS b FROM pg_settings WHERE name = 'wal_segment_size'",
+      )
+    ).rows[0]!.b,
+  );
+  const start = (
+    await client.query<{ lsn: string; t: Date; tli: number }>(
+      `SELECT pg_backup_start($1, $2)::text AS lsn, now() AS t, (SELECT timeline_id FROM pg_control_checkpoint()) AS tli`,
+      [`Barman backup cloud ${backupId}`, input.immediateCheckpoint],
+    )
+  ).rows[0]!;
+  const info: BackupInfo = {
+    backupLabel: null,
+    ...(input.backupName !== undefined ? { backupName: input.backupName } : {}),
+    beginOffset: Number(BigInt(`0x${start.lsn.split('/')[1]}`) % BigInt(segmentSize)),
+    beginTime: start.t,
+    beginWal: walFileName(start.tli, start.lsn, segmentSize),
+    beginXlog: start.lsn,
+    configFile: facts.config_file,
+    endOffset: 0,
+    endTime: start.t,
+    endWal: '',
+    endXlog: '',
+    error: null,
+    hbaFile: facts.hba_file,
+    identFile: facts.ident_file,
+    includedFiles: null,
+    pgdata: facts.pgdata,
+    status: 'STARTED',
+    systemid: facts.systemid,
+    tablespaces: null,
+    timeline: start.tli,
+    version: Number(facts.version),
+    xlogSegmentSize: segmentSize,
+  };
+  try {
+    const pack = tar.pack();
+    const body: Readable =
+      input.compression === 'gzip' ? pack.pipe(createGzip({ level: 1 })) : pack.pipe(new PassThrough());
+    const key = joinKey(base, input.compression === 'gzip' ? 'data.tar.gz' : 'data.tar');
+    const upload = store.put(key, body);
+    let sent = 0;
+    const filling = (async () => {
+      await addEntries(pack, facts.pgdata, '', (n) => {
+        sent += n;
+        input.onProgress?.(sent);
+      });
+      const stop = (
+        await client.query<{ lsn: string; labelfile: string; t: Date }>(
+          'SELECT lsn::text AS lsn, labelfile, now() AS t FROM pg_backup_stop(false)',
+        )
+      ).rows[0]!;
+      await entry(
+        pack,
+        { name: 'backup_label', type: 'file', mode: 0o600, mtime: new Date() },
+        stop.labelfile,
+      );
+      pack.finalize();
+      return stop;
+    })();
+    const [stop] = await Promise.all([filling, upload]);
+    info.backupLabel = stop.labelfile;
+    info.endXlog = stop.lsn;
+    info.endTime = stop.t;
+    info.endOffset = Number(BigInt(`0x${stop.lsn.split('/')[1]}`) % BigInt(segmentSize));
+    info.endWal = walFileName(info.timeline, stop.lsn, segmentSize);
+    // The WAL from the start to the end of the backup, so that it restores on its own.
+    for (const wal of walRange(info.beginWal, info.endWal, segmentSize)) {
+      await archiveWal(store, serverName, join(facts.pgdata, 'pg_wal', wal), wal, input.walCompression);
+    }
+    info.status = 'DONE';
+    return info;
+  } catch (err) {
+    info.status = 'FAILED';
+    info.error = `failure taking the backup (${(err as Error).message.replace(/[\n\r]/g, ' ')})`;
+    await client.query('SELECT pg_backup_stop(false)').catch(() => {});
+    throw err;
+  } finally {
+    await store.put(joinKey(base, 'backup.info'), Buffer.from(renderBackupInfo(info))).catch(() => {});
+  }
+}
