@@ -34,6 +34,25 @@ export function readClusterState(pgdata: string): ClusterState {
   }
 }
 
+/**
+ * The location of the latest checkpoint record (ControlFileData.checkPoint, after the
+ * system identifier, two version numbers, the state and the 8-byte time), as `X/Y`.
+ */
+export function readCheckpointLsn(pgdata: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(join(pgdata, 'global', 'pg_control'), 'r');
+    const buf = Buffer.alloc(40);
+    if (readSync(fd, buf, 0, 40, 0) < 40) return undefined;
+    const lsn = buf.readBigUInt64LE(32);
+    return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** A clean shutdown: nothing to recover, the data is exactly what was last written. */
 export function isCleanShutdown(state: ClusterState): boolean {
   return state === 'shut down' || state === 'shut down in recovery';

@@ -33,6 +33,7 @@ import {
   renderPostgresqlConf,
   renderStandbyConf,
 } from '../postgres/configuration.ts';
+import { compareLsn } from '../postgres/lsn.ts';
 import { parseSyncStandbyNames, planSyncStandbyNames } from '../postgres/synchronous.ts';
 import {
   dropSlotOnPrimary,
@@ -45,7 +46,7 @@ import {
   runRewind,
 } from './bootstrap.ts';
 import { DATA_LOST, INSTANCE_PATHS, type InstanceReport } from './contract.ts';
-import { isCleanShutdown, readClusterState } from './control-file.ts';
+import { isCleanShutdown, readCheckpointLsn, readClusterState } from './control-file.ts';
 import { LogTail } from './log-tail.ts';
 import type { PgTools } from './pg-tools.ts';
 import { Postmaster, sleep } from './postmaster.ts';
@@ -398,8 +399,8 @@ export class InstanceManager {
       }
       switch (step.step) {
         case 'demote':
-          await this.demote(cluster, step.immediate, step.reason);
-          continue;
+          if (await this.demote(cluster, step.immediate, step.reason)) continue;
+          return;
         case 'takeLease':
           if (this.takeLease()) continue;
           this.setPhase('Pending', 'waiting for the primary lease');
@@ -895,7 +896,15 @@ export class InstanceManager {
    * fast shutdown within switchoverDelay, so the target receives every WAL record), at once in
    * a failover. Then the lease is released for the new primary.
    */
-  private async demote(cluster: ClusterResource, immediate: boolean, reason: string): Promise<void> {
+  private async demote(cluster: ClusterResource, immediate: boolean, reason: string): Promise<boolean> {
+    const target = cluster.status?.targetPrimary;
+    if (!immediate && target !== undefined && !(await this.streamsTo(target))) {
+      // The clean shutdown sends every WAL record only to standbys connected at that moment: a
+      // target that is not streaming now would promote without the last acknowledged writes.
+      this.setPhase('Demoting', `waiting for ${target} to stream from this primary before shutting down`);
+      this.publishStatus();
+      return false;
+    }
     this.appliedSync = undefined;
     this.setPhase('Demoting', reason);
     this.publishStatus();
@@ -906,9 +915,39 @@ export class InstanceManager {
       this.log.info('PostgreSQL stopped (immediate): this instance is no longer the primary');
     } else {
       await this.shutdownPostgres(cluster.spec.switchoverDelay * 1000, 'Demoting', reason);
+      // The target promotes only once it has received the shutdown checkpoint recorded here.
+      const lsn = readCheckpointLsn(this.o.dirs.pgdata);
+      if (lsn !== undefined && isCleanShutdown(readClusterState(this.o.dirs.pgdata))) {
+        updateWithRetry<ClusterResource>(this.o.store, 'Cluster', this.o.namespace, this.o.cluster, (c) => {
+          c.status = {
+            ...(c.status ?? {}),
+            lastPrimaryShutdown: { instance: this.o.instance, checkpointLsn: lsn },
+          };
+          return c;
+        });
+      }
     }
     this.releaseLease();
     this.publishStatus();
+    return true;
+  }
+
+  /** True when `standby` streams from this primary right now (pg_stat_replication). */
+  private async streamsTo(standby: string): Promise<boolean> {
+    try {
+      const client = await connectLocal(this.conn(), 'postgres', 2000);
+      try {
+        const r = await client.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming'",
+          [standby],
+        );
+        return r.rows[0]?.n !== '0';
+      } finally {
+        await client.end().catch(() => {});
+      }
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -919,6 +958,25 @@ export class InstanceManager {
   private async promote(cluster: ClusterResource, instance: InstanceResource): Promise<boolean> {
     if (!this.takeLease()) {
       this.setPhase('Pending', 'waiting for the primary lease before promoting');
+      this.publishStatus();
+      return false;
+    }
+    // A switchover: the old primary shut down cleanly and recorded its shutdown checkpoint;
+    // promote only with that record received, or acknowledged writes would be left behind.
+    const shutdown = cluster.status?.['lastPrimaryShutdown'] as
+      | { instance: string; checkpointLsn: string }
+      | undefined;
+    const received = this.lastProbe?.receivedLsn ?? this.lastProbe?.replayLsn ?? null;
+    if (
+      this.lastProbe?.isPrimary !== true &&
+      shutdown !== undefined &&
+      shutdown.instance === cluster.status?.currentPrimary &&
+      (received === null || compareLsn(received, shutdown.checkpointLsn) <= 0)
+    ) {
+      this.setPhase(
+        'Pending',
+        `waiting to receive the old primary's shutdown checkpoint ${shutdown.checkpointLsn} before promoting (received ${received ?? 'nothing'})`,
+      );
       this.publishStatus();
       return false;
     }
