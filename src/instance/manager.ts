@@ -921,7 +921,11 @@ export class InstanceManager {
         updateWithRetry<ClusterResource>(this.o.store, 'Cluster', this.o.namespace, this.o.cluster, (c) => {
           c.status = {
             ...(c.status ?? {}),
-            lastPrimaryShutdown: { instance: this.o.instance, checkpointLsn: lsn },
+            lastPrimaryShutdown: {
+              instance: this.o.instance,
+              checkpointLsn: lsn,
+              at: new Date().toISOString(),
+            },
           };
           return c;
         });
@@ -963,14 +967,25 @@ export class InstanceManager {
     }
     // A switchover: the old primary shut down cleanly and recorded its shutdown checkpoint;
     // promote only with that record received, or acknowledged writes would be left behind.
+    // Only a record written for this very switchover counts (not one from an earlier one, in a
+    // failover); and the receive position right after a receiver restart reads as the segment
+    // start, so the furthest of received and replayed is what this standby has.
     const shutdown = cluster.status?.['lastPrimaryShutdown'] as
-      | { instance: string; checkpointLsn: string }
+      | { instance: string; checkpointLsn: string; at?: string }
       | undefined;
-    const received = this.lastProbe?.receivedLsn ?? this.lastProbe?.replayLsn ?? null;
+    const probe = this.lastProbe;
+    const positions = [probe?.receivedLsn, probe?.replayLsn].filter(
+      (x): x is string => typeof x === 'string',
+    );
+    const received = positions.sort((x, y) => compareLsn(y, x))[0] ?? null;
+    const since = cluster.status?.targetPrimaryTimestamp;
     if (
-      this.lastProbe?.isPrimary !== true &&
+      probe?.isPrimary !== true &&
       shutdown !== undefined &&
       shutdown.instance === cluster.status?.currentPrimary &&
+      shutdown.at !== undefined &&
+      since !== undefined &&
+      shutdown.at >= since &&
       (received === null || compareLsn(received, shutdown.checkpointLsn) <= 0)
     ) {
       this.setPhase(
