@@ -168,16 +168,19 @@ export function replicationConninfo(
   });
 }
 
-/** Drops the instance's replication slot on the primary if it exists (an earlier clone's). */
-export async function dropSlotOnPrimary(input: JoinInput, readFile: (p: string) => string): Promise<void> {
-  if (input.slotName === undefined) return;
+/** A connection to the primary as streaming_replica with its certificate (verified TLS). */
+async function connectAsReplica(
+  input: Pick<JoinInput, 'primary' | 'certs' | 'verifyHost'>,
+  readFile: (p: string) => string,
+  extra: Partial<pg.ClientConfig> & { replication?: string },
+): Promise<pg.Client> {
   const client = new pg.Client({
     host: input.primary.host,
     port: input.primary.port,
     user: 'streaming_replica',
     database: 'postgres',
-    replication: 'database',
     connectionTimeoutMillis: 5000,
+    ...extra,
     ssl: {
       ca: readFile(input.certs.serverCa),
       cert: readFile(input.certs.replicationCert),
@@ -187,6 +190,13 @@ export async function dropSlotOnPrimary(input: JoinInput, readFile: (p: string) 
   } as pg.ClientConfig);
   client.on('error', () => {});
   await client.connect();
+  return client;
+}
+
+/** Drops the instance's replication slot on the primary if it exists (an earlier clone's). */
+export async function dropSlotOnPrimary(input: JoinInput, readFile: (p: string) => string): Promise<void> {
+  if (input.slotName === undefined) return;
+  const client = await connectAsReplica(input, readFile, { replication: 'database' });
   try {
     await client.query(`DROP_REPLICATION_SLOT ${quoteIdent(input.slotName)}`);
   } catch (err) {
@@ -250,22 +260,7 @@ export async function readPrimarySlots(
   prefix: string,
   readFile: (p: string) => string,
 ): Promise<PrimarySlot[]> {
-  const client = new pg.Client({
-    host: input.primary.host,
-    port: input.primary.port,
-    user: 'streaming_replica',
-    database: 'postgres',
-    connectionTimeoutMillis: 5000,
-    statement_timeout: 5000,
-    ssl: {
-      ca: readFile(input.certs.serverCa),
-      cert: readFile(input.certs.replicationCert),
-      key: readFile(input.certs.replicationKey),
-      ...(input.verifyHost ? {} : { checkServerIdentity: () => undefined }),
-    },
-  } as pg.ClientConfig);
-  client.on('error', () => {});
-  await client.connect();
+  const client = await connectAsReplica(input, readFile, { statement_timeout: 5000 });
   try {
     const r = await client.query<{ slot_name: string; restart_lsn: string | null }>(
       "SELECT slot_name, restart_lsn::text FROM pg_replication_slots WHERE slot_type = 'physical' AND starts_with(slot_name, $1)",
