@@ -1,25 +1,34 @@
 /** A field pgherd accepts but ignores: reported once, as a warning, when a manifest sets it. */
 export interface IgnoredField {
-  /** Dotted path from the document root, like `spec.affinity`. */
+  /** Dotted path from the document root, like `spec.affinity`; `[]` stands for every list item. */
   path: string;
-  /** `kubernetes`: only means something on Kubernetes; `server`: written by pgherd, not by users. */
-  reason: 'kubernetes' | 'server';
+  /**
+   * `kubernetes`: only means something on Kubernetes; `server`: written by pgherd, not by users;
+   * `pgherd`: tunes a tool pgherd does not run (barman-cloud's command lines, for example).
+   */
+  reason: 'kubernetes' | 'server' | 'pgherd';
   /** What the field is about, shown in the warning. */
   about: string;
 }
 
 /** A CNPG field pgherd does not implement yet: refused by name, never silently ignored. */
 export interface UnimplementedField {
+  /** Dotted path from the document root; `[]` stands for every list item. */
   path: string;
   /** What to do instead, when there is something. */
   hint?: string;
 }
 
-/** The warning sentence for an ignored field. */
-export function ignoredFieldMessage(field: IgnoredField): string {
-  return field.reason === 'server'
-    ? `${field.path} is set by pgherd; the value in the manifest is ignored`
-    : `${field.path} is ignored on the local platform (${field.about})`;
+/** The warning sentence for an ignored field, found at `path` (the field's own path by default). */
+export function ignoredFieldMessage(field: IgnoredField, path: string = field.path): string {
+  switch (field.reason) {
+    case 'server':
+      return `${path} is set by pgherd; the value in the manifest is ignored`;
+    case 'kubernetes':
+      return `${path} is ignored on the local platform (${field.about})`;
+    case 'pgherd':
+      return `${path} is ignored by pgherd (${field.about})`;
+  }
 }
 
 /** The error sentence for an unimplemented field or kind. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPath, getAtPath } from './field-path.ts';
+import { expandPattern, fieldPattern, formatPath, getAtPath, patternSegments } from './field-path.ts';
 import { loadManifests } from './load-manifests.ts';
 import { formatIssue } from './manifest-issue.ts';
 
@@ -32,5 +32,30 @@ describe('getAtPath', () => {
     expect(getAtPath(data, ['spec', 'nope'])).toBeUndefined();
     expect(getAtPath(data, ['spec', 'list', 'a'])).toBeUndefined();
     expect(getAtPath({ a: {} }, ['a', 'toString'])).toBeUndefined();
+  });
+});
+
+describe('field patterns', () => {
+  it('name every item of a list with []', () => {
+    expect(fieldPattern(['spec', 'externalClusters', 3, 'password'])).toBe(
+      'spec.externalClusters[].password',
+    );
+    expect(patternSegments('spec.externalClusters[].password')).toEqual([
+      'spec',
+      'externalClusters',
+      0,
+      'password',
+    ]);
+  });
+
+  it('expand to the paths present in the data', () => {
+    const data = { spec: { list: [{ a: 1 }, { b: 2 }, { a: 3 }], one: { a: 1 } } };
+    expect(expandPattern(data, 'spec.list[].a')).toEqual([
+      ['spec', 'list', 0, 'a'],
+      ['spec', 'list', 2, 'a'],
+    ]);
+    expect(expandPattern(data, 'spec.one.a')).toEqual([['spec', 'one', 'a']]);
+    expect(expandPattern(data, 'spec.one[].a')).toEqual([]);
+    expect(expandPattern(data, 'spec.none[].a')).toEqual([]);
   });
 });

@@ -32,3 +32,38 @@ export function getAtPath(value: unknown, path: readonly PathSegment[]): unknown
 export function isPlainRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * Field tables (ignored and unimplemented fields) name fields by pattern: a dotted path where
+ * `[]` after a key stands for every item of that list, as in `spec.externalClusters[].password`.
+ */
+const LIST_ITEMS = '[]';
+
+/** The pattern a concrete path matches: `spec.externalClusters[2].password` -> `spec.externalClusters[].password`. */
+export function fieldPattern(path: readonly PathSegment[]): string {
+  return formatPath(path).replace(/\[\d+\]/g, LIST_ITEMS);
+}
+
+/** The segments of a pattern, with `0` for each `[]` (enough to walk a schema). */
+export function patternSegments(pattern: string): PathSegment[] {
+  return pattern
+    .split('.')
+    .flatMap((part) => (part.endsWith(LIST_ITEMS) ? [part.slice(0, -LIST_ITEMS.length), 0] : [part]));
+}
+
+/** Every concrete path in `data` that a pattern matches (one per list item for each `[]`). */
+export function expandPattern(data: unknown, pattern: string): PathSegment[][] {
+  let paths: PathSegment[][] = [[]];
+  for (const part of pattern.split('.')) {
+    const isList = part.endsWith(LIST_ITEMS);
+    const key = isList ? part.slice(0, -LIST_ITEMS.length) : part;
+    paths = paths.flatMap((path) => {
+      const next = [...path, key];
+      if (getAtPath(data, next) === undefined) return [];
+      if (!isList) return [next];
+      const items = getAtPath(data, next);
+      return Array.isArray(items) ? items.map((_, index) => [...next, index]) : [];
+    });
+  }
+  return paths;
+}

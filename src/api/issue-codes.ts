@@ -48,24 +48,26 @@ export const ISSUE_CODES = {
     check: 'the "did you mean" suggestion and the indentation (the field may be at the wrong level)',
   },
   PGHERD_API_NOT_IMPLEMENTED: {
-    meaning: 'a CNPG field or kind that pgherd does not implement yet; it is refused, never silently ignored',
-    check: 'remove the field or kind, or wait for pgherd to implement it',
+    meaning:
+      'a CNPG field, kind or value (such as a compression) that pgherd does not implement yet; it is refused, never silently ignored',
+    check: 'remove the field or kind, or use a value the message names, or wait for pgherd to implement it',
   },
   PGHERD_API_IGNORED_FIELD: {
     meaning:
-      'warning: a field that only means something on Kubernetes (or is set by pgherd) is accepted but ignored',
+      'warning: a field that only means something on Kubernetes (or is set by pgherd, or tunes barman-cloud, which pgherd does not run) is accepted but ignored',
     check: 'nothing, unless you expected it to take effect on the local platform',
   },
   PGHERD_API_UNKNOWN_KIND: {
     meaning: 'a kind that is neither a CNPG kind nor Secret',
-    check: 'the `kind:` spelling; pgherd accepts Cluster and Secret',
+    check: 'the `kind:` spelling; pgherd accepts Cluster, Secret, Backup and ScheduledBackup',
   },
   PGHERD_API_API_VERSION: {
     meaning: 'the apiVersion does not match the kind',
-    check: 'Cluster needs `apiVersion: postgresql.cnpg.io/v1`, Secret needs `apiVersion: v1`',
+    check:
+      'Cluster, Backup and ScheduledBackup need `apiVersion: postgresql.cnpg.io/v1`, Secret needs `apiVersion: v1`',
   },
   PGHERD_API_DUPLICATE: {
-    meaning: 'two documents declare the same kind, namespace and name',
+    meaning: 'two documents declare the same kind, namespace and name, or two list entries the same name',
     check: 'rename one of them, or delete the copy',
   },
   PGHERD_API_PARAMETER_NAME: {
@@ -121,11 +123,18 @@ export const ISSUE_CODES = {
   },
   PGHERD_API_SECRET_KEYS: {
     meaning: 'a Secret lacks keys that its type or its use requires',
-    check: 'basic-auth secrets need `username` and `password` in data or stringData',
+    check:
+      'basic-auth secrets need `username` and `password` in data or stringData; object store credentials need the `key` their reference names',
+  },
+  PGHERD_API_BACKUP_NOT_CONFIGURED: {
+    meaning: 'a Backup or ScheduledBackup names a cluster that has no `spec.backup.barmanObjectStore`',
+    check:
+      "`spec.cluster.name`, and the cluster's `spec.backup.barmanObjectStore` (apply it with the cluster)",
   },
   PGHERD_API_IMMUTABLE: {
-    meaning: 'a field that cannot change once the cluster exists',
-    check: 'revert the field; create a new cluster for a different setting',
+    meaning:
+      "a field that cannot change once the resource exists (a Cluster's bootstrap, a Backup's spec, a ScheduledBackup's cluster)",
+    check: 'revert the field; create a new resource for a different setting',
   },
   PGHERD_API_STORAGE_SHRINK: {
     meaning: 'a storage size was decreased',

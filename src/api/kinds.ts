@@ -3,6 +3,17 @@
  * and the CNPG kinds it refuses by name until it implements them.
  */
 import type { z } from 'zod';
+import {
+  BACKUP_IGNORED_FIELDS,
+  BACKUP_UNIMPLEMENTED_FIELDS,
+  SCHEDULED_BACKUP_IGNORED_FIELDS,
+  SCHEDULED_BACKUP_UNIMPLEMENTED_FIELDS,
+} from './backup/backup-fields.ts';
+import { type BackupResource, backupDocumentSchema } from './backup/backup-resource.ts';
+import {
+  type ScheduledBackupResource,
+  scheduledBackupDocumentSchema,
+} from './backup/scheduled-backup-resource.ts';
 import { CLUSTER_IGNORED_FIELDS, CLUSTER_UNIMPLEMENTED_FIELDS } from './cluster/cluster-fields.ts';
 import type { ClusterResource } from './cluster/cluster-resource.ts';
 import { clusterDocumentSchema } from './cluster/cluster-resource.ts';
@@ -23,8 +34,6 @@ export const CNPG_API_VERSION = 'postgresql.cnpg.io/v1';
 
 /** CNPG kinds that pgherd refuses by name until it implements them. */
 export const UNIMPLEMENTED_KINDS: readonly string[] = [
-  'Backup',
-  'ScheduledBackup',
   'Pooler',
   'Database',
   'DatabaseRole',
@@ -94,8 +103,46 @@ const secretHandler: KindHandler = {
   },
 };
 
+const backupHandler: KindHandler = {
+  apiVersion: CNPG_API_VERSION,
+  schema: backupDocumentSchema,
+  ignored: [...METADATA_IGNORED_FIELDS, ...BACKUP_IGNORED_FIELDS],
+  unimplemented: byPath(BACKUP_UNIMPLEMENTED_FIELDS),
+  load(data) {
+    const parsed = backupDocumentSchema.safeParse(data, { reportInput: true });
+    if (!parsed.success) return { issues: parsed.error.issues, findings: [] };
+    const backup: BackupResource = {
+      apiVersion: CNPG_API_VERSION,
+      kind: 'Backup',
+      metadata: toObjectMeta(parsed.data.metadata),
+      spec: parsed.data.spec,
+    };
+    return { resource: backup, issues: [], findings: [] };
+  },
+};
+
+const scheduledBackupHandler: KindHandler = {
+  apiVersion: CNPG_API_VERSION,
+  schema: scheduledBackupDocumentSchema,
+  ignored: [...METADATA_IGNORED_FIELDS, ...SCHEDULED_BACKUP_IGNORED_FIELDS],
+  unimplemented: byPath(SCHEDULED_BACKUP_UNIMPLEMENTED_FIELDS),
+  load(data) {
+    const parsed = scheduledBackupDocumentSchema.safeParse(data, { reportInput: true });
+    if (!parsed.success) return { issues: parsed.error.issues, findings: [] };
+    const scheduledBackup: ScheduledBackupResource = {
+      apiVersion: CNPG_API_VERSION,
+      kind: 'ScheduledBackup',
+      metadata: toObjectMeta(parsed.data.metadata),
+      spec: parsed.data.spec,
+    };
+    return { resource: scheduledBackup, issues: [], findings: [] };
+  },
+};
+
 /** The kinds pgherd implements, by `kind`. */
 export const KIND_HANDLERS: Readonly<Record<string, KindHandler>> = {
   Cluster: clusterHandler,
   Secret: secretHandler,
+  Backup: backupHandler,
+  ScheduledBackup: scheduledBackupHandler,
 };

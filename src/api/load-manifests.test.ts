@@ -263,21 +263,12 @@ const cases: Case[] = [
           path: 'kind',
           code: 'PGHERD_API_UNKNOWN_KIND',
           messageContains:
-            'kind "Clustr" is not supported by pgherd (it accepts Cluster and Secret); did you mean "Cluster"?',
+            'kind "Clustr" is not supported by pgherd (it accepts Cluster, Secret, Backup and ScheduledBackup); did you mean "Cluster"?',
         },
       ],
     },
   },
-  ...[
-    'Backup',
-    'ScheduledBackup',
-    'Pooler',
-    'Database',
-    'DatabaseRole',
-    'Publication',
-    'Subscription',
-    'ImageCatalog',
-  ].map(
+  ...['Pooler', 'Database', 'DatabaseRole', 'Publication', 'Subscription', 'ImageCatalog'].map(
     (kind): Case => ({
       name: `CNPG kind ${kind} is refused by name`,
       yaml: `apiVersion: postgresql.cnpg.io/v1\nkind: ${kind}\nmetadata: {name: x}\nspec: {}\n`,
@@ -539,7 +530,7 @@ const cases: Case[] = [
             number: 0
         storage:
           size: 1 gig
-        backup: {}
+        monitoring: {}
     `,
     expect: {
       errors: [
@@ -589,9 +580,9 @@ const cases: Case[] = [
         {
           line: 14,
           column: 3,
-          path: 'spec.backup',
+          path: 'spec.monitoring',
           code: 'PGHERD_API_NOT_IMPLEMENTED',
-          messageContains: 'spec.backup is not implemented yet by pgherd',
+          messageContains: 'spec.monitoring is not implemented yet by pgherd',
         },
       ],
     },

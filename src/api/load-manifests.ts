@@ -4,7 +4,7 @@
  */
 import { closestMatch } from '../lib/edit-distance.ts';
 import { ignoredFieldMessage, notImplementedMessage } from './field-notes.ts';
-import { formatPath, getAtPath, isPlainRecord, type PathSegment } from './field-path.ts';
+import { expandPattern, formatPath, getAtPath, isPlainRecord } from './field-path.ts';
 import type { IssueCode } from './issue-codes.ts';
 import { KIND_HANDLERS, type KindHandler, UNIMPLEMENTED_KINDS } from './kinds.ts';
 import { compareIssues, type ManifestIssue } from './manifest-issue.ts';
@@ -67,6 +67,11 @@ export function loadManifests(text: string, file: string): LoadResult {
 
 const KNOWN_KINDS: readonly string[] = [...Object.keys(KIND_HANDLERS), ...UNIMPLEMENTED_KINDS];
 
+/** `A, B and C`. */
+function listKinds(kinds: readonly string[]): string {
+  return kinds.length <= 1 ? kinds.join('') : `${kinds.slice(0, -1).join(', ')} and ${kinds.at(-1)}`;
+}
+
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
@@ -122,7 +127,7 @@ function loadDocument(
           'PGHERD_API_UNKNOWN_KIND',
           locator.value(['kind']),
           'kind',
-          `kind ${JSON.stringify(kind)} is not supported by pgherd (it accepts ${Object.keys(KIND_HANDLERS).join(' and ')})${hint}`,
+          `kind ${JSON.stringify(kind)} is not supported by pgherd (it accepts ${listKinds(Object.keys(KIND_HANDLERS))})${hint}`,
         );
       }
     } else if (getAtPath(data, ['metadata', 'name']) === undefined) {
@@ -171,17 +176,18 @@ function loadDocument(
   }
 
   for (const field of handler.ignored) {
-    const path: PathSegment[] = field.path.split('.');
-    if (getAtPath(data, path) === undefined) continue;
-    const position = locator.key(path);
-    result.warnings.push({
-      file,
-      line: position.line,
-      column: position.column,
-      path: field.path,
-      message: ignoredFieldMessage(field),
-      code: 'PGHERD_API_IGNORED_FIELD',
-    });
+    for (const path of expandPattern(data, field.path)) {
+      const position = locator.key(path);
+      const dotted = formatPath(path);
+      result.warnings.push({
+        file,
+        line: position.line,
+        column: position.column,
+        path: dotted,
+        message: ignoredFieldMessage(field, dotted),
+        code: 'PGHERD_API_IGNORED_FIELD',
+      });
+    }
   }
 
   checkDuplicate(String(kind), data, document, file, declarations, errors);

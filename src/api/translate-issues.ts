@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { closestMatch } from '../lib/edit-distance.ts';
 import { notImplementedMessage, type UnimplementedField } from './field-notes.ts';
-import { formatPath, getAtPath, isPlainRecord, type PathSegment } from './field-path.ts';
+import { fieldPattern, formatPath, getAtPath, isPlainRecord, type PathSegment } from './field-path.ts';
 import { ISSUE_CODES, type IssueCode } from './issue-codes.ts';
 import type { ManifestIssue } from './manifest-issue.ts';
 import { knownKeysAt } from './schema-keys.ts';
@@ -222,7 +222,7 @@ function unknownField(parent: PathSegment[], key: string, context: TranslationCo
   const path = [...parent, key];
   const dotted = formatPath(path);
   const position = context.locator.key(path);
-  const unimplemented = context.unimplemented.get(dotted);
+  const unimplemented = context.unimplemented.get(fieldPattern(path));
   if (unimplemented !== undefined) {
     return issueAt(
       context,
@@ -232,7 +232,7 @@ function unknownField(parent: PathSegment[], key: string, context: TranslationCo
       notImplementedMessage(dotted, unimplemented.hint),
     );
   }
-  const parentDotted = formatPath(parent);
+  const parentDotted = fieldPattern(parent);
   const candidates = [
     ...knownKeysAt(context.schema, parent),
     ...[...context.unimplemented.keys()].flatMap((candidate) => {

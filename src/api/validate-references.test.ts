@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { ClusterResource } from './cluster/cluster-resource.ts';
 import { loadManifests } from './load-manifests.ts';
 import { formatIssue } from './manifest-issue.ts';
+import type { SecretResource } from './secret/secret-resource.ts';
 import type { UserResource } from './user-resource.ts';
 import { validateReferences } from './validate-references.ts';
 
@@ -155,5 +157,121 @@ describe('validateReferences', () => {
       'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: c}\nspec: {storage: {size: 1Gi}}',
     );
     expect(validateReferences(resources, new Set())).toEqual([]);
+  });
+  it('checks the secrets of object stores: present, holding the named key', () => {
+    const resources = load(
+      [
+        'apiVersion: postgresql.cnpg.io/v1',
+        'kind: Cluster',
+        'metadata: {name: c}',
+        'spec:',
+        '  storage: {size: 1Gi}',
+        '  backup:',
+        '    barmanObjectStore:',
+        '      destinationPath: s3://backups',
+        '      endpointCA: {name: minio-ca, key: ca.crt}',
+        '      s3Credentials:',
+        '        accessKeyId: {name: minio, key: ACCESS_KEY_ID}',
+        '        secretAccessKey: {name: minio, key: ACCESS_SECRET_KEY}',
+        '  externalClusters:',
+        '    - name: origin',
+        '      barmanObjectStore:',
+        '        destinationPath: s3://old-backups',
+        '        s3Credentials:',
+        '          accessKeyId: {name: old, key: ID}',
+        '          secretAccessKey: {name: old, key: KEY}',
+        '          region: {name: old, key: REGION}',
+        secret('minio', undefined, 'stringData: {ACCESS_KEY_ID: id, ACCESS_SECRET_KEY: ""}'),
+      ].join('\n'),
+    );
+    expect(validateReferences(resources, new Set(['old'])).map(formatIssue)).toEqual([
+      'refs.yaml:9:26  spec.backup.barmanObjectStore.endpointCA.name  secret "minio-ca" not found in namespace "default": it should hold the CA bundle of the S3 endpoint of spec.backup.barmanObjectStore (key ca.crt)',
+      'refs.yaml:12:33  spec.backup.barmanObjectStore.s3Credentials.secretAccessKey.name  secret "minio" lacks a non-empty ACCESS_SECRET_KEY (it should hold the S3 secret access key of spec.backup.barmanObjectStore)',
+    ]);
+    const stored = new Map([
+      [
+        'default/old',
+        {
+          ...(resources[1] as SecretResource),
+          metadata: { name: 'old', namespace: 'default' },
+          data: { ID: 'aWQ=', KEY: 'a2V5' },
+        },
+      ],
+    ]);
+    expect(validateReferences(resources, stored as never).map((i) => `${i.path} ${i.code}`)).toEqual([
+      'spec.backup.barmanObjectStore.endpointCA.name PGHERD_API_SECRET_NOT_FOUND',
+      'spec.backup.barmanObjectStore.s3Credentials.secretAccessKey.name PGHERD_API_SECRET_KEYS',
+      'spec.externalClusters[0].barmanObjectStore.s3Credentials.region.name PGHERD_API_SECRET_KEYS',
+    ]);
+  });
+
+  it('checks the application secret of a recovery bootstrap against its owner', () => {
+    const resources = load(
+      [
+        'apiVersion: postgresql.cnpg.io/v1',
+        'kind: Cluster',
+        'metadata: {name: c}',
+        'spec:',
+        '  storage: {size: 1Gi}',
+        '  bootstrap:',
+        '    recovery:',
+        '      backup: {name: nightly, endpointCA: {name: minio-ca, key: ca.crt}}',
+        '      database: shop',
+        '      secret: {name: shop-owner}',
+        secret('shop-owner', 'kubernetes.io/basic-auth', 'stringData: {username: app, password: s3cret}'),
+      ].join('\n'),
+    );
+    expect(validateReferences(resources, new Set(['minio-ca'])).map(formatIssue)).toEqual([
+      'refs.yaml:10:22  spec.bootstrap.recovery.secret.name  secret "shop-owner" has username "app", but bootstrap.recovery.owner is "shop"; they must be the same',
+    ]);
+    expect(validateReferences(resources, new Set()).map((i) => `${i.path} ${i.code}`)).toEqual([
+      'spec.bootstrap.recovery.backup.endpointCA.name PGHERD_API_SECRET_NOT_FOUND',
+      'spec.bootstrap.recovery.secret.name PGHERD_API_SECRET_KEYS',
+    ]);
+  });
+
+  it('refuses a Backup or ScheduledBackup of a known cluster without an object store', () => {
+    const backups = [
+      '---',
+      'apiVersion: postgresql.cnpg.io/v1',
+      'kind: Backup',
+      'metadata: {name: b}',
+      'spec: {cluster: {name: c}}',
+      '---',
+      'apiVersion: postgresql.cnpg.io/v1',
+      'kind: ScheduledBackup',
+      'metadata: {name: s}',
+      'spec: {schedule: "0 0 0 * * *", cluster: {name: c}}',
+    ];
+    const plain =
+      'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: c}\nspec: {storage: {size: 1Gi}}';
+    const applied = load([plain, ...backups].join('\n'));
+    expect(validateReferences(applied, new Set()).map(formatIssue)).toEqual([
+      'refs.yaml:9:24  spec.cluster.name  cluster "c" has no spec.backup.barmanObjectStore, so a Backup has nowhere to store its backups; configure the cluster\'s object store first',
+      'refs.yaml:14:49  spec.cluster.name  cluster "c" has no spec.backup.barmanObjectStore, so a ScheduledBackup has nowhere to store its backups; configure the cluster\'s object store first',
+    ]);
+    expect(
+      validateReferences(applied, new Set()).every((i) => i.code === 'PGHERD_API_BACKUP_NOT_CONFIGURED'),
+    ).toBe(true);
+
+    // The cluster stored already: the same; with an object store, or unknown: accepted.
+    const onlyBackups = load(backups.slice(1).join('\n'));
+    const [stored] = load(plain);
+    const storedClusters = new Map([['default/c', stored as ClusterResource]]);
+    expect(validateReferences(onlyBackups, new Set(), storedClusters).map((i) => i.code)).toEqual([
+      'PGHERD_API_BACKUP_NOT_CONFIGURED',
+      'PGHERD_API_BACKUP_NOT_CONFIGURED',
+    ]);
+    expect(validateReferences(onlyBackups, new Set())).toEqual([]);
+    const [withStore] = load(
+      'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: c}\nspec: {storage: {size: 1Gi}, backup: {barmanObjectStore: {destinationPath: file:///srv/b}}}',
+    );
+    expect(
+      validateReferences(onlyBackups, new Set(), new Map([['default/c', withStore as ClusterResource]])),
+    ).toEqual([]);
+    // What is applied wins over what is stored: the new spec is the one the backup will use.
+    expect(
+      validateReferences([withStore as ClusterResource, ...onlyBackups], new Set(), storedClusters),
+    ).toEqual([]);
   });
 });

@@ -1,7 +1,10 @@
 /**
  * Cross-resource checks at apply time: the Secrets a Cluster names must exist and hold
- * credentials CNPG can use.
+ * credentials CNPG can use, and a Backup or ScheduledBackup must name a cluster that has an
+ * object store to back up to.
  */
+import type { BarmanObjectStoreConfiguration, SecretKeySelector } from './backup/barman-object-store.ts';
+import { applicationDatabase, bootstrapMethod } from './cluster/bootstrap-method.ts';
 import type { ClusterResource } from './cluster/cluster-resource.ts';
 import type { PathSegment } from './field-path.ts';
 import { compareIssues, type ManifestIssue } from './manifest-issue.ts';
@@ -25,18 +28,70 @@ interface SecretReference {
 /** The credentials both references carry (CNPG's basic-auth secrets). */
 const CREDENTIAL_KEYS = ['username', 'password'] as const;
 
+/** The secret keys an object store names: S3 credentials and the endpoint's CA. */
+function objectStoreReferences(
+  store: BarmanObjectStoreConfiguration | undefined,
+  path: PathSegment[],
+  what: string,
+): SecretReference[] {
+  if (store === undefined) return [];
+  const selectors: Array<[PathSegment[], SecretKeySelector | undefined, string]> = [
+    [['s3Credentials', 'accessKeyId'], store.s3Credentials?.accessKeyId, 'the S3 access key ID'],
+    [['s3Credentials', 'secretAccessKey'], store.s3Credentials?.secretAccessKey, 'the S3 secret access key'],
+    [['s3Credentials', 'region'], store.s3Credentials?.region, 'the S3 region'],
+    [['s3Credentials', 'sessionToken'], store.s3Credentials?.sessionToken, 'the S3 session token'],
+    [['endpointCA'], store.endpointCA, 'the CA bundle of the S3 endpoint'],
+  ];
+  return selectors.flatMap(([at, selector, use]) =>
+    selector === undefined ? [] : [selectorReference(selector, [...path, ...at], `${use} of ${what}`)],
+  );
+}
+
+/** A reference to one key of a secret. */
+function selectorReference(selector: SecretKeySelector, path: PathSegment[], use: string): SecretReference {
+  return { path: [...path, 'name'], name: selector.name, use, keys: [selector.key] };
+}
+
 function secretReferences(cluster: ClusterResource): SecretReference[] {
   const references: SecretReference[] = [];
-  const app = cluster.spec.bootstrap.initdb.secret;
-  if (app !== undefined) {
+  const method = bootstrapMethod(cluster.spec);
+  const app = applicationDatabase(cluster.spec);
+  if (app.secret !== undefined) {
     references.push({
-      path: ['spec', 'bootstrap', 'initdb', 'secret', 'name'],
-      name: app.name,
-      use: `the credentials of the application owner "${cluster.spec.bootstrap.initdb.owner}"`,
-      username: cluster.spec.bootstrap.initdb.owner,
+      path: ['spec', 'bootstrap', method, 'secret', 'name'],
+      name: app.secret.name,
+      use: `the credentials of the application owner "${app.owner}"`,
+      username: app.owner,
       type: BASIC_AUTH_SECRET_TYPE,
       keys: CREDENTIAL_KEYS,
     });
+  }
+  const backupStore: PathSegment[] = ['spec', 'backup', 'barmanObjectStore'];
+  references.push(
+    ...objectStoreReferences(
+      cluster.spec.backup?.barmanObjectStore,
+      backupStore,
+      'spec.backup.barmanObjectStore',
+    ),
+  );
+  for (const [index, external] of (cluster.spec.externalClusters ?? []).entries()) {
+    references.push(
+      ...objectStoreReferences(
+        external.barmanObjectStore,
+        ['spec', 'externalClusters', index, 'barmanObjectStore'],
+        `the object store of external cluster "${external.name}"`,
+      ),
+    );
+  }
+  const recoveryCa = cluster.spec.bootstrap.recovery?.backup?.endpointCA;
+  if (recoveryCa !== undefined) {
+    references.push(
+      selectorReference(
+        recoveryCa,
+        ['spec', 'bootstrap', 'recovery', 'backup', 'endpointCA'],
+        'the CA bundle of the S3 endpoint of the backup to recover',
+      ),
+    );
   }
   if (cluster.spec.superuserSecret !== undefined) {
     references.push({
@@ -86,15 +141,53 @@ function secretReferences(cluster: ClusterResource): SecretReference[] {
 }
 
 /**
- * Cross-resource checks at apply time: every referenced secret (bootstrap.initdb.secret,
- * superuserSecret) exists either in `resources` or in `existingSecretNames`, and is of type
- * kubernetes.io/basic-auth with username and password keys (checked for the ones in `resources`;
- * existing ones are known by name only). `existingSecretNames` holds `name` or `namespace/name`.
- * Issues point at the referencing field.
+ * A Backup or ScheduledBackup whose cluster is known (applied with it, else stored) but has no
+ * spec.backup.barmanObjectStore: CNPG accepts it and fails the backup when it runs; pgherd says
+ * so at apply time. A cluster known nowhere is accepted (it may be applied later).
+ */
+function backupClusterIssues(
+  resources: readonly UserResource[],
+  existingClusters: ReadonlyMap<string, ClusterResource>,
+): ManifestIssue[] {
+  const applied = new Map<string, ClusterResource>();
+  for (const resource of resources) {
+    if (resource.kind === 'Cluster')
+      applied.set(`${resource.metadata.namespace}/${resource.metadata.name}`, resource);
+  }
+  const issues: ManifestIssue[] = [];
+  for (const resource of resources) {
+    if (resource.kind !== 'Backup' && resource.kind !== 'ScheduledBackup') continue;
+    const name = resource.spec.cluster.name;
+    const key = `${resource.metadata.namespace}/${name}`;
+    const cluster = applied.get(key) ?? existingClusters.get(key);
+    if (cluster === undefined || cluster.spec.backup?.barmanObjectStore !== undefined) continue;
+    issues.push(
+      issueInResource(
+        resource,
+        ['spec', 'cluster', 'name'],
+        'PGHERD_API_BACKUP_NOT_CONFIGURED',
+        `cluster "${name}" has no spec.backup.barmanObjectStore, so a ${resource.kind} has nowhere to store its backups; configure the cluster's object store first`,
+      ),
+    );
+  }
+  return issues;
+}
+
+/**
+ * Cross-resource checks at apply time: every referenced secret (the application owner's secret
+ * of bootstrap.initdb or bootstrap.recovery, superuserSecret, certificates, the S3 credentials and
+ * endpoint CAs of object stores) exists either in `resources` or in `existingSecretNames`, and
+ * holds what its use needs (basic-auth type with username and password for credentials, the
+ * named key for object stores; checked for the ones in `resources` and the stored ones given in
+ * full). `existingSecretNames` holds `name` or `namespace/name`, or maps `namespace/name` to the
+ * stored secret. A Backup or ScheduledBackup must name a cluster with an object store when the
+ * cluster is in `resources` or in `existingClusters` (keyed `namespace/name`). Issues point at
+ * the referencing field.
  */
 export function validateReferences(
   resources: UserResource[],
   existingSecretNames: ReadonlySet<string> | ReadonlyMap<string, SecretResource>,
+  existingClusters: ReadonlyMap<string, ClusterResource> = new Map(),
 ): ManifestIssue[] {
   const secrets = new Map<string, SecretResource>();
   // Stored secrets given in full (keyed namespace/name) are checked like applied ones.
@@ -105,7 +198,7 @@ export function validateReferences(
     if (resource.kind === 'Secret')
       secrets.set(`${resource.metadata.namespace}/${resource.metadata.name}`, resource);
   }
-  const issues: ManifestIssue[] = [];
+  const issues: ManifestIssue[] = backupClusterIssues(resources, existingClusters);
   for (const resource of resources) {
     if (resource.kind !== 'Cluster') continue;
     const namespace = resource.metadata.namespace;
@@ -139,7 +232,7 @@ export function validateReferences(
             resource,
             reference.path,
             'PGHERD_API_SECRET_NOT_FOUND',
-            `secret "${reference.name}" not found in namespace "${namespace}": it should hold ${reference.use} (${reference.type !== undefined ? `type ${reference.type}, ` : ''}keys ${reference.keys.join(' and ')})`,
+            `secret "${reference.name}" not found in namespace "${namespace}": it should hold ${reference.use} (${reference.type !== undefined ? `type ${reference.type}, ` : ''}key${reference.keys.length === 1 ? '' : 's'} ${reference.keys.join(' and ')})`,
           ),
         );
         continue;
@@ -177,7 +270,7 @@ export function validateReferences(
             resource,
             reference.path,
             'PGHERD_API_SECRET_KEYS',
-            `secret "${reference.name}" has username "${username}", but bootstrap.initdb.owner is "${reference.username}"; they must be the same`,
+            `secret "${reference.name}" has username "${username}", but bootstrap.${bootstrapMethod(resource.spec)}.owner is "${reference.username}"; they must be the same`,
           ),
         );
       }

@@ -1,5 +1,10 @@
 /** `pgherd get KIND [NAME] [-o json|yaml|jsonpath=...]`. */
-import type { ClusterResource, SecretResource } from '../api/index.ts';
+import type {
+  BackupResource,
+  ClusterResource,
+  ScheduledBackupResource,
+  SecretResource,
+} from '../api/index.ts';
 import type { InstanceResource, ServiceResource } from '../api/internal.ts';
 import type { StoredObject } from '../ports/store.ts';
 import { type CliContext, UserError } from './context.ts';
@@ -80,6 +85,30 @@ export function renderGet(
           i.status?.phase ?? '',
           i.spec.pgPort,
           age(i.metadata.creationTimestamp, now),
+        ]),
+      );
+    case 'Backup':
+      // kubectl's columns for CNPG's Backup CRD.
+      return table(
+        ['NAME', 'AGE', 'CLUSTER', 'METHOD', 'PHASE', 'ERROR'],
+        (objs as BackupResource[]).map((b) => [
+          b.metadata.name,
+          age(b.metadata.creationTimestamp, now),
+          b.spec.cluster.name,
+          b.spec.method,
+          b.status?.phase ?? '',
+          b.status?.error ?? '',
+        ]),
+      );
+    case 'ScheduledBackup':
+      // kubectl's columns for CNPG's ScheduledBackup CRD: LAST BACKUP is the age of the last run.
+      return table(
+        ['NAME', 'AGE', 'CLUSTER', 'LAST BACKUP'],
+        (objs as ScheduledBackupResource[]).map((s) => [
+          s.metadata.name,
+          age(s.metadata.creationTimestamp, now),
+          s.spec.cluster.name,
+          age(s.status?.lastScheduleTime, now),
         ]),
       );
     default:

@@ -4,13 +4,18 @@
  */
 import type { Logger } from 'pino';
 import {
+  type BackupResource,
   type ClusterResource,
   formatIssue,
   loadManifests,
   type ManifestIssue,
+  SCHEDULED_BACKUP_LABEL,
+  type ScheduledBackupResource,
   type SecretResource,
   type UserResource,
+  validateBackupUpdate,
   validateReferences,
+  validateScheduledBackupUpdate,
   validateUpdate,
 } from '../api/index.ts';
 import {
@@ -49,13 +54,17 @@ const KIND_ALIASES: Record<string, string> = {
   svc: 'Service',
   instance: 'Instance',
   instances: 'Instance',
+  backup: 'Backup',
+  backups: 'Backup',
+  scheduledbackup: 'ScheduledBackup',
+  scheduledbackups: 'ScheduledBackup',
 };
 
 export function resolveKind(kind: string): string {
   const k = KIND_ALIASES[kind.toLowerCase()];
   if (k === undefined) {
     throw new ControlPlaneError(
-      `unknown kind "${kind}"; use one of: cluster, secret, service, instance`,
+      `unknown kind "${kind}"; use one of: cluster, secret, service, instance, backup, scheduledbackup`,
       'PGHERD_CLI_UNKNOWN_KIND',
       'user',
     );
@@ -116,8 +125,29 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
         .list<SecretResource>('Secret')
         .map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s] as const),
     );
-    const errors: ManifestIssue[] = [...validateReferences(loaded.resources, existingSecrets)];
+    const existingClusters = new Map(
+      store
+        .list<ClusterResource>('Cluster')
+        .map((c) => [`${c.metadata.namespace}/${c.metadata.name}`, c] as const),
+    );
+    const errors: ManifestIssue[] = [
+      ...validateReferences(loaded.resources, existingSecrets, existingClusters),
+    ];
     for (const r of loaded.resources) {
+      if (r.kind === 'Backup') {
+        const prevBackup = store.get<BackupResource>('Backup', r.metadata.namespace, r.metadata.name);
+        if (prevBackup !== undefined) errors.push(...validateBackupUpdate(prevBackup, r));
+        continue;
+      }
+      if (r.kind === 'ScheduledBackup') {
+        const prevScheduled = store.get<ScheduledBackupResource>(
+          'ScheduledBackup',
+          r.metadata.namespace,
+          r.metadata.name,
+        );
+        if (prevScheduled !== undefined) errors.push(...validateScheduledBackupUpdate(prevScheduled, r));
+        continue;
+      }
       if (r.kind !== 'Cluster') continue;
       const prev = store.get<ClusterResource>('Cluster', r.metadata.namespace, r.metadata.name);
       if (prev === undefined) continue;
@@ -136,14 +166,19 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
     }
     if (errors.length > 0 || opts.dryRun === true) return { errors, warnings: loaded.warnings, outcomes: [] };
     const outcomes: ApplyOutcome[] = [];
-    // Secrets first: a cluster's controller may need them on its first pass.
-    const ordered = [...loaded.resources].sort(
-      (a, b) => (a.kind === 'Secret' ? 0 : 1) - (b.kind === 'Secret' ? 0 : 1),
-    );
+    // Secrets first: a cluster's controller may need them on its first pass; backups last, once
+    // the cluster they name is there.
+    const rank = (r: UserResource): number => (r.kind === 'Secret' ? 0 : r.kind === 'Cluster' ? 1 : 2);
+    const ordered = [...loaded.resources].sort((a, b) => rank(a) - rank(b));
     for (const r of ordered) outcomes.push(write(r));
+    const touched = new Set<string>();
     for (const r of loaded.resources) {
-      if (r.kind === 'Cluster') d.notify(`${r.metadata.namespace}/${r.metadata.name}`);
+      if (r.kind === 'Cluster') touched.add(`${r.metadata.namespace}/${r.metadata.name}`);
+      if (r.kind === 'Backup' || r.kind === 'ScheduledBackup') {
+        touched.add(`${r.metadata.namespace}/${r.spec.cluster.name}`);
+      }
     }
+    for (const key of touched) d.notify(key);
     for (const w of loaded.warnings) d.logger.warn({ file }, formatIssue(w));
     return { errors: [], warnings: loaded.warnings, outcomes };
   };
@@ -162,16 +197,20 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
     const annotations = { ...kept, ...(r.metadata.annotations ?? {}) };
     const payload = (x: UserResource, xAnnotations: Record<string, string>): string =>
       JSON.stringify([
-        x.kind === 'Cluster' ? x.spec : { type: x.type, data: x.data },
+        x.kind === 'Secret' ? { type: x.type, data: x.data } : x.spec,
         x.metadata.labels ?? {},
         xAnnotations,
       ]);
     if (payload(prev, prev.metadata.annotations ?? {}) === payload(r, annotations))
       return { ...base, action: 'unchanged' };
+    // The status pgherd wrote (a Backup's phase, a schedule's last run) is kept.
     const next = structuredClone(prev) as UserResource;
     next.metadata.labels = r.metadata.labels ?? {};
     next.metadata.annotations = annotations;
     if (next.kind === 'Cluster' && r.kind === 'Cluster') next.spec = r.spec;
+    // A Backup's spec never changes (validateBackupUpdate refused it): only its metadata can.
+    if (next.kind === 'Backup' && r.kind === 'Backup') next.spec = r.spec;
+    if (next.kind === 'ScheduledBackup' && r.kind === 'ScheduledBackup') next.spec = r.spec;
     if (next.kind === 'Secret' && r.kind === 'Secret') {
       next.type = r.type;
       next.data = r.data;
@@ -230,6 +269,28 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
           'PGHERD_CLI_NOT_FOUND',
           'user',
         );
+      }
+      return;
+    }
+    if (k === 'Backup' || k === 'ScheduledBackup') {
+      // As on Kubernetes: deleting a Backup removes the request and its record, not the backup
+      // in the object store (CNPG's in-tree barman support never deletes it either). Backups a
+      // ScheduledBackup owns (backupOwnerReference: self) go with it, as the garbage collector
+      // would remove them.
+      const owner =
+        k === 'ScheduledBackup' ? store.get<ScheduledBackupResource>(k, namespace, name) : undefined;
+      if (!store.delete(k, namespace, name)) {
+        throw new ControlPlaneError(
+          `${k === 'Backup' ? 'backup' : 'scheduledbackup'} "${name}" not found in namespace ${namespace}`,
+          'PGHERD_CLI_NOT_FOUND',
+          'user',
+        );
+      }
+      if (owner?.spec.backupOwnerReference === 'self') {
+        for (const b of store.list<BackupResource>('Backup', namespace)) {
+          if (b.metadata.labels?.[SCHEDULED_BACKUP_LABEL] === name)
+            store.delete('Backup', namespace, b.metadata.name);
+        }
       }
       return;
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { METADATA_IGNORED_FIELDS } from '../field-notes.ts';
+import { patternSegments } from '../field-path.ts';
 import { loadManifests } from '../load-manifests.ts';
 import { knownKeysAt, schemaAt } from '../schema-keys.ts';
 import { CLUSTER_IGNORED_FIELDS, CLUSTER_UNIMPLEMENTED_FIELDS } from './cluster-fields.ts';
@@ -7,10 +8,46 @@ import { clusterDocumentSchema } from './cluster-resource.ts';
 
 const HEADER = 'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\n';
 
+/** What a section needs besides the refused field, so that the refused field is the only error. */
+const REQUIRED_SIBLINGS: Readonly<Record<string, readonly string[]>> = {
+  synchronous: ['method: any', 'number: 1'],
+  recovery: ['backup: {name: b}'],
+  barmanObjectStore: ['destinationPath: s3://bucket/x'],
+};
+
+/**
+ * A Cluster manifest that sets the field a pattern names to `{}` (`[]` becomes a one-item list),
+ * and the position of the field's key.
+ */
+function manifestSetting(pattern: string): { text: string; line: number; column: number } {
+  const lines = ['  storage: {size: 1Gi}'];
+  const parts = pattern.split('.').slice(1);
+  let indent = 2;
+  let position = { line: 0, column: 0 };
+  for (const [index, part] of parts.entries()) {
+    const isList = part.endsWith('[]');
+    const key = isList ? part.slice(0, -2) : part;
+    if (index === parts.length - 1) {
+      lines.push(`${' '.repeat(indent)}${key}: {}`);
+      // The spec body starts on line 5.
+      position = { line: 4 + lines.length, column: indent + 1 };
+      break;
+    }
+    lines.push(`${' '.repeat(indent)}${key}:`);
+    indent += 2;
+    if (isList) {
+      lines.push(`${' '.repeat(indent)}- name: x`);
+      indent += 2;
+    }
+    for (const sibling of REQUIRED_SIBLINGS[key] ?? []) lines.push(`${' '.repeat(indent)}${sibling}`);
+  }
+  return { text: `${HEADER}metadata: {name: c}\nspec:\n${lines.join('\n')}\n`, ...position };
+}
+
 describe('Kubernetes-only Cluster fields', () => {
   it('are all accepted by the schema', () => {
     for (const field of [...METADATA_IGNORED_FIELDS, ...CLUSTER_IGNORED_FIELDS]) {
-      expect(schemaAt(clusterDocumentSchema, field.path.split('.')), field.path).toBeDefined();
+      expect(schemaAt(clusterDocumentSchema, patternSegments(field.path)), field.path).toBeDefined();
     }
   });
 
@@ -86,7 +123,7 @@ describe('Kubernetes-only Cluster fields', () => {
 describe('unimplemented Cluster fields', () => {
   it('are not part of the schema (so they cannot slip through)', () => {
     for (const field of CLUSTER_UNIMPLEMENTED_FIELDS) {
-      const path = field.path.split('.');
+      const path = patternSegments(field.path);
       expect(knownKeysAt(clusterDocumentSchema, path.slice(0, -1)), field.path).not.toContain(
         path[path.length - 1],
       );
@@ -95,19 +132,12 @@ describe('unimplemented Cluster fields', () => {
 
   it.each(CLUSTER_UNIMPLEMENTED_FIELDS.map((field) => [field.path]))(
     'refuses %s by name, at its key',
-    (dotted) => {
-      // Build the nesting for the path below spec, with an empty mapping as the value.
-      const below = dotted.split('.').slice(1);
-      const lines = below.map(
-        (segment, depth) => `${'  '.repeat(depth + 1)}${segment}:${depth === below.length - 1 ? ' {}' : ''}`,
-      );
-      // synchronous needs its required fields, after the refused one so its line stays predictable.
-      if (below.includes('synchronous')) lines.push('      method: any', '      number: 1');
-      const text = `${HEADER}metadata: {name: c}\nspec:\n  storage: {size: 1Gi}\n${lines.join('\n')}\n`;
+    (pattern) => {
+      const { text, line, column } = manifestSetting(pattern);
       const result = loadManifests(text, 'u.yaml');
-      const line = 5 + below.length;
+      const dotted = pattern.replaceAll('[]', '[0]');
       expect(result.errors.map((e) => `${e.line}:${e.column} ${e.path} ${e.code}`)).toEqual([
-        `${line}:${below.length * 2 + 1} ${dotted} PGHERD_API_NOT_IMPLEMENTED`,
+        `${line}:${column} ${dotted} PGHERD_API_NOT_IMPLEMENTED`,
       ]);
       expect(result.errors[0]?.message).toContain(`${dotted} is not implemented yet by pgherd`);
     },

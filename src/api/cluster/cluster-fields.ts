@@ -4,12 +4,21 @@
  * tables, the schema (cluster-spec-schema.ts) accepts every ignored path, and a test keeps the
  * two in step.
  */
+import { objectStoreFields } from '../backup/barman-object-store.ts';
 import type { IgnoredField, UnimplementedField } from '../field-notes.ts';
 
 const scheduling = 'Pod scheduling';
 const podVolumes = 'Pod volumes';
 const pvc = 'PersistentVolumeClaims; data lives in a local directory';
 const containerSecurity = 'container security settings';
+
+/** The cluster's own object store, and the ones of the clusters it can recover from. */
+const backupStore = objectStoreFields('spec.backup.barmanObjectStore');
+const externalStore = objectStoreFields('spec.externalClusters[].barmanObjectStore');
+
+/** Connecting to an external cluster (to stream or clone from it) is not implemented. */
+const streaming =
+  'pgherd reads an external cluster from its barmanObjectStore only, without connecting to it';
 
 /** Kubernetes-only Cluster fields: accepted, reported once each as ignored on the local platform. */
 export const CLUSTER_IGNORED_FIELDS: readonly IgnoredField[] = [
@@ -73,14 +82,29 @@ export const CLUSTER_IGNORED_FIELDS: readonly IgnoredField[] = [
   { path: 'spec.walStorage.storageClass', reason: 'kubernetes', about: pvc },
   { path: 'spec.walStorage.pvcTemplate', reason: 'kubernetes', about: pvc },
   { path: 'spec.walStorage.resizeInUseVolumes', reason: 'kubernetes', about: pvc },
+  ...backupStore.ignored,
+  ...externalStore.ignored,
   { path: 'status', reason: 'server', about: 'observed state' },
 ];
 
 /** CNPG Cluster fields pgherd does not implement yet: refused by name. */
 export const CLUSTER_UNIMPLEMENTED_FIELDS: readonly UnimplementedField[] = [
-  { path: 'spec.backup' },
+  {
+    path: 'spec.backup.volumeSnapshot',
+    hint: 'pgherd takes base backups to spec.backup.barmanObjectStore',
+  },
+  ...backupStore.unimplemented,
+  { path: 'spec.externalClusters[].connectionParameters', hint: streaming },
+  { path: 'spec.externalClusters[].sslCert', hint: streaming },
+  { path: 'spec.externalClusters[].sslKey', hint: streaming },
+  { path: 'spec.externalClusters[].sslRootCert', hint: streaming },
+  { path: 'spec.externalClusters[].password', hint: streaming },
+  {
+    path: 'spec.externalClusters[].plugin',
+    hint: 'backup plugins are not implemented; describe the object store with barmanObjectStore',
+  },
+  ...externalStore.unimplemented,
   { path: 'spec.managed' },
-  { path: 'spec.externalClusters' },
   { path: 'spec.replica' },
   { path: 'spec.monitoring' },
   { path: 'spec.tablespaces' },
@@ -89,8 +113,14 @@ export const CLUSTER_UNIMPLEMENTED_FIELDS: readonly UnimplementedField[] = [
   { path: 'spec.probes.startup' },
   { path: 'spec.probes.readiness' },
   { path: 'spec.podSelectorRefs' },
-  { path: 'spec.bootstrap.recovery' },
-  { path: 'spec.bootstrap.pg_basebackup' },
+  {
+    path: 'spec.bootstrap.recovery.volumeSnapshots',
+    hint: 'recover from an object store with backup.name or source',
+  },
+  {
+    path: 'spec.bootstrap.pg_basebackup',
+    hint: "restore a backup instead: bootstrap.recovery from a Backup or an external cluster's barmanObjectStore",
+  },
   { path: 'spec.bootstrap.initdb.import' },
   { path: 'spec.bootstrap.initdb.options' },
   { path: 'spec.bootstrap.initdb.locale', hint: 'use localeCollate and localeCType' },

@@ -4,6 +4,7 @@
  * rule says which field it blames and why.
  */
 
+import { type BarmanObjectStoreConfiguration, checkObjectStore } from '../backup/barman-object-store.ts';
 import type { PathSegment } from '../field-path.ts';
 import type { IssueCode } from '../issue-codes.ts';
 import { parseQuantity } from '../quantity.ts';
@@ -271,7 +272,65 @@ export const CLUSTER_RULES: readonly ClusterRule[] = [
   },
 ];
 
+/** Rules about backups, external clusters and recovery (CNPG's cluster webhook and barman-cloud's). */
+const BACKUP_RULES: readonly ClusterRule[] = [
+  {
+    name: 'object stores have what their destination needs',
+    check: (spec) => {
+      const stores: Array<{ path: PathSegment[]; store: BarmanObjectStoreConfiguration | undefined }> = [
+        { path: ['spec', 'backup', 'barmanObjectStore'], store: spec.backup?.barmanObjectStore },
+        ...(spec.externalClusters ?? []).map((cluster, index) => ({
+          path: ['spec', 'externalClusters', index, 'barmanObjectStore'],
+          store: cluster.barmanObjectStore,
+        })),
+      ];
+      return stores.flatMap(({ path, store }) =>
+        store === undefined
+          ? []
+          : checkObjectStore(store).map((finding) => ({ ...finding, path: [...path, ...finding.path] })),
+      );
+    },
+  },
+  {
+    name: 'external clusters have an object store',
+    // CNPG's validateExternalCluster: "one of connectionParameters, plugin and barmanObjectStore
+    // is required"; pgherd implements barmanObjectStore only.
+    check: (spec) =>
+      (spec.externalClusters ?? []).flatMap((cluster, index) =>
+        cluster.barmanObjectStore !== undefined
+          ? []
+          : [
+              {
+                path: ['spec', 'externalClusters', index],
+                code: 'PGHERD_API_REQUIRED' as const,
+                message: `external cluster "${cluster.name}" needs a barmanObjectStore: pgherd reads external clusters from their object store (connectionParameters and plugin are not implemented yet)`,
+              },
+            ],
+      ),
+  },
+  {
+    name: 'the recovery source is an external cluster with an object store',
+    // CNPG's validateBootstrapRecoverySource.
+    check: (spec) => {
+      const source = spec.bootstrap.recovery?.source;
+      if (source === undefined) return [];
+      const path: PathSegment[] = ['spec', 'bootstrap', 'recovery', 'source'];
+      const names = (spec.externalClusters ?? []).map((cluster) => cluster.name);
+      // An entry without a barmanObjectStore is reported by the rule above.
+      if (names.includes(source)) return [];
+      const known = names.length === 0 ? 'there is none' : `it has ${names.map((n) => `"${n}"`).join(', ')}`;
+      return [
+        {
+          path,
+          code: 'PGHERD_API_INVALID_VALUE',
+          message: `external cluster "${source}" not found in spec.externalClusters (${known}); add it, with the barmanObjectStore that holds its backups`,
+        },
+      ];
+    },
+  },
+];
+
 /** Every finding of every rule for a spec whose fields are valid on their own. */
 export function checkClusterRules(spec: ClusterSpec): RuleFinding[] {
-  return CLUSTER_RULES.flatMap((rule) => rule.check(spec));
+  return [...CLUSTER_RULES, ...BACKUP_RULES].flatMap((rule) => rule.check(spec));
 }

@@ -91,7 +91,7 @@ describe('Cluster defaults', () => {
         '',
       ].join('\n'),
     );
-    expect(resource.spec.bootstrap.initdb.owner).toBe('appdb');
+    expect(resource.spec.bootstrap.initdb?.owner).toBe('appdb');
     expect(resource.spec.postgresql.synchronous).toEqual({
       method: 'first',
       number: 1,
@@ -681,8 +681,8 @@ describe('bootstrap.initdb fields', () => {
     const resource = loadCluster(
       `  storage: {size: 1Gi}\n  bootstrap:\n    initdb:\n      database: "${name}"\n`,
     );
-    expect(resource.spec.bootstrap.initdb.database).toBe(name);
-    expect(resource.spec.bootstrap.initdb.owner).toBe(name);
+    expect(resource.spec.bootstrap.initdb?.database).toBe(name);
+    expect(resource.spec.bootstrap.initdb?.owner).toBe(name);
   });
 
   it('refuses a WAL segment size that is not a power of 2 between 1 and 1024', () => {

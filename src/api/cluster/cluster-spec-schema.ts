@@ -8,10 +8,13 @@ import { z } from 'zod';
 import { checkHbaRule, checkIdentRule } from '../../postgres/hba.ts';
 import { checkIdentifier } from '../../postgres/identifiers.ts';
 import { checkUserParameter } from '../../postgres/parameters.ts';
+import { backupTargetSchema } from '../backup/backup-options.ts';
+import { barmanObjectStoreSchema, secretKeySelectorSchema } from '../backup/barman-object-store.ts';
 import { checkImageName } from '../image-name.ts';
 import { checkDns1035Label, checkDns1123Subdomain } from '../names.ts';
 import { checkStorageSize } from '../quantity.ts';
 import { addIssue, refineWith } from '../zod-helpers.ts';
+import { recoveryTargetSchema } from './recovery-target.ts';
 
 const INT32_MAX = 2_147_483_647;
 
@@ -271,6 +274,36 @@ const sqlStatement = z
 
 const DEFAULT_DATABASE = 'app';
 
+/**
+ * The owner defaults to the database name: that default must not land on a reserved role. A
+ * reserved database name (postgres) is already refused on its own.
+ */
+function refuseReservedDefaultOwner(
+  init: { database?: string | undefined; owner?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const database = init.database;
+  if (init.owner !== undefined || database === undefined || RESERVED_DATABASES.has(database)) return;
+  if (isReservedRole(database)) {
+    addIssue(
+      ctx,
+      'PGHERD_API_RESERVED_NAME',
+      `owner defaults to the database name, and "${database}" is a reserved role: set owner to another name`,
+      ['database'],
+    );
+  }
+}
+
+/** CNPG's defaulting (api/v1/cluster_defaults.go): database `app`, owner the database name. */
+function withApplicationDefaults<T extends { database?: string | undefined; owner?: string | undefined }>({
+  database,
+  owner,
+  ...rest
+}: T): Omit<T, 'database' | 'owner'> & { database: string; owner: string } {
+  const db = database ?? DEFAULT_DATABASE;
+  return { database: db, owner: owner ?? db, ...rest };
+}
+
 const initdb = z
   .strictObject({
     database: identifier('database').optional(),
@@ -300,26 +333,143 @@ const initdb = z
     postInitApplicationSQL: z.array(sqlStatement).optional(),
     postInitTemplateSQL: z.array(sqlStatement).optional(),
   })
-  .superRefine((init, ctx) => {
-    // The owner defaults to the database name: that default must not land on a reserved role.
-    // A reserved database name (postgres) is already refused on its own.
-    const database = init.database;
-    if (init.owner !== undefined || database === undefined || RESERVED_DATABASES.has(database)) return;
-    if (isReservedRole(database)) {
+  .superRefine(refuseReservedDefaultOwner)
+  .transform(withApplicationDefaults);
+
+/** `spec.bootstrap.initdb` with CNPG's defaults. */
+export type InitdbBootstrap = z.output<typeof initdb>;
+
+// --- bootstrap.recovery -----------------------------------------------------------------------
+
+/** The name of an object in the cluster's namespace (a Backup). */
+const objectName = z.string().superRefine(refineWith(checkDns1123Subdomain, 'PGHERD_API_FORMAT'));
+
+const recovery = z
+  .strictObject({
+    /** The external cluster (spec.externalClusters[].name) whose object store holds the backup. */
+    source: z.string().min(1).optional(),
+    /** A Backup object of this namespace to restore. */
+    backup: z.strictObject({ name: objectName, endpointCA: secretKeySelectorSchema.optional() }).optional(),
+    recoveryTarget: recoveryTargetSchema.optional(),
+    database: identifier('database').optional(),
+    owner: identifier('owner').optional(),
+    secret: secretReference.optional(),
+  })
+  .superRefine((recovery, ctx) => {
+    // CNPG documents backup and source as mutually exclusive, and one is needed to know what to
+    // restore (volumeSnapshots, the third way, is not implemented).
+    if (recovery.source !== undefined && recovery.backup !== undefined) {
       addIssue(
         ctx,
-        'PGHERD_API_RESERVED_NAME',
-        `owner defaults to the database name, and "${database}" is a reserved role: set owner to another name`,
-        ['database'],
+        'PGHERD_API_CONFLICT',
+        'source and backup are mutually exclusive: restore either a Backup object (backup.name) or the latest backup of an external cluster (source)',
+        ['backup'],
+        'key',
+      );
+    } else if (recovery.source === undefined && recovery.backup === undefined) {
+      addIssue(
+        ctx,
+        'PGHERD_API_REQUIRED',
+        'recovery needs what to restore: backup.name (a Backup object) or source (an entry of spec.externalClusters with a barmanObjectStore)',
+        ['source'],
+      );
+    }
+    refuseReservedDefaultOwner(recovery, ctx);
+  })
+  .transform(withApplicationDefaults);
+
+/** `spec.bootstrap.recovery` with CNPG's defaults (database `app`, owner the database name). */
+export type RecoveryBootstrap = z.output<typeof recovery>;
+
+/**
+ * `spec.bootstrap`: exactly one method. initdb is the default and gets CNPG's defaults only when
+ * no other method is given (CNPG's Cluster.SetDefaults), so a recovery cluster has no initdb.
+ */
+export type BootstrapSpec =
+  | { initdb: InitdbBootstrap; recovery?: never }
+  | { initdb?: never; recovery: RecoveryBootstrap };
+
+const bootstrap = z
+  .strictObject({ initdb: initdb.optional(), recovery: recovery.optional() })
+  .superRefine((methods, ctx) => {
+    // CNPG's validateBootstrapMethod.
+    if (methods.initdb !== undefined && methods.recovery !== undefined) {
+      addIssue(
+        ctx,
+        'PGHERD_API_CONFLICT',
+        'only one bootstrap method can be specified at a time: keep initdb or recovery',
+        ['recovery'],
+        'key',
       );
     }
   })
-  .transform(({ database, owner, ...rest }) => {
-    const db = database ?? DEFAULT_DATABASE;
-    return { database: db, owner: owner ?? db, ...rest };
-  });
+  .transform(
+    (methods): BootstrapSpec =>
+      methods.recovery !== undefined
+        ? { recovery: methods.recovery }
+        : { initdb: methods.initdb ?? initdb.parse({}) },
+  );
 
-const bootstrap = z.strictObject({ initdb: initdb.prefault({}) });
+// --- backup -----------------------------------------------------------------------------------
+
+/** barman's retention policies as CNPG takes them: a recovery window in days, weeks or months. */
+function checkRetentionPolicy(policy: string): string | undefined {
+  return /^[1-9][0-9]*[dwm]$/.test(policy)
+    ? undefined
+    : `retentionPolicy ${JSON.stringify(policy)} is not valid: a positive number followed by d (days), w (weeks) or m (months), such as 30d`;
+}
+
+const backupConfiguration = z.strictObject({
+  barmanObjectStore: barmanObjectStoreSchema.optional(),
+  retentionPolicy: z.string().superRefine(refineWith(checkRetentionPolicy, 'PGHERD_API_FORMAT')).optional(),
+  target: backupTargetSchema.default('prefer-standby'),
+});
+
+/** `spec.backup` with CNPG's defaults. */
+export type BackupConfiguration = z.output<typeof backupConfiguration>;
+
+// --- externalClusters -------------------------------------------------------------------------
+
+/**
+ * An external cluster's name is the default serverName (a folder of its object store) and, in
+ * CNPG, a folder of the instance's secrets: no separators, not `.` or `..`.
+ */
+function checkExternalClusterName(name: string): string | undefined {
+  if (name === '') return 'external cluster name must not be empty';
+  if (name === '.' || name === '..' || /[/\\]/.test(name)) {
+    return 'external cluster name cannot contain a path separator or be "." or ".."';
+  }
+  if (CONTROL_CHARACTERS.test(name) || name.includes('\t')) {
+    return 'external cluster name must not contain control characters';
+  }
+  return undefined;
+}
+
+const externalCluster = z.strictObject({
+  name: z.string().superRefine(refineWith(checkExternalClusterName, 'PGHERD_API_FORMAT')),
+  barmanObjectStore: barmanObjectStoreSchema.optional(),
+});
+
+/** One entry of `spec.externalClusters`. */
+export type ExternalCluster = z.output<typeof externalCluster>;
+
+const externalClusters = z.array(externalCluster).superRefine((clusters, ctx) => {
+  // CNPG's validateExternalClusters: "the list of external clusters contains duplicate values".
+  const seen = new Map<string, number>();
+  for (const [index, cluster] of clusters.entries()) {
+    const first = seen.get(cluster.name);
+    if (first === undefined) {
+      seen.set(cluster.name, index);
+    } else {
+      addIssue(
+        ctx,
+        'PGHERD_API_DUPLICATE',
+        `external cluster "${cluster.name}" is already defined at spec.externalClusters[${first}]; names must be unique`,
+        [index, 'name'],
+      );
+    }
+  }
+});
 
 // --- storage ----------------------------------------------------------------------------------
 
@@ -409,6 +559,8 @@ export const clusterSpecSchema = z.strictObject({
   postgresql: postgresql.prefault({}),
   replicationSlots: replicationSlots.prefault({}),
   bootstrap: bootstrap.prefault({}),
+  backup: backupConfiguration.optional(),
+  externalClusters: externalClusters.optional(),
   superuserSecret: secretReference.optional(),
   certificates: z
     .strictObject({

@@ -183,4 +183,43 @@ describe('validateUpdate', () => {
       "Cluster default/c  spec.storage.size  can't shrink storage from 2Gi to 1Gi: sizes can only grow",
     ]);
   });
+  it('refuses a change of bootstrap method, and changes to recovery settings', () => {
+    const recovery = (lines: string[]) => [
+      '  storage: {size: 1Gi}',
+      '  bootstrap:',
+      '    recovery:',
+      ...lines,
+      '  externalClusters:',
+      '    - name: origin',
+      '      barmanObjectStore: {destinationPath: file:///srv/backups}',
+    ];
+    const restored = load(recovery(['      source: origin']), 'previous.yaml');
+    expect(validateUpdate(restored, load(recovery(['      source: origin'])))).toEqual([]);
+    expect(
+      validateUpdate(
+        restored,
+        load(recovery(['      source: origin', '      database: app', '      owner: app'])),
+      ),
+    ).toEqual([]);
+    expect(validateUpdate(restored, load(['  storage: {size: 1Gi}'])).map(formatIssue)).toEqual([
+      'next.yaml:5:1  spec.bootstrap.initdb  the bootstrap method cannot change from recovery to initdb once the cluster exists: it was created with recovery; keep bootstrap.recovery as it was',
+    ]);
+    expect(
+      validateUpdate(load(['  storage: {size: 1Gi}'], 'previous.yaml'), restored).map(formatIssue),
+    ).toEqual([
+      'previous.yaml:9:7  spec.bootstrap.recovery  the bootstrap method cannot change from initdb to recovery once the cluster exists: it was created with initdb; keep bootstrap.initdb as it was',
+    ]);
+    const changed = load(
+      recovery([
+        '      source: origin',
+        '      database: shop',
+        '      recoveryTarget: {targetTime: "2024-05-01T12:00:00Z"}',
+      ]),
+    );
+    expect(validateUpdate(restored, changed).map(formatIssue)).toEqual([
+      'next.yaml:8:5  spec.bootstrap.recovery.owner  bootstrap.recovery.owner cannot change once the cluster exists: the application owner came with the restored backup (was "app", now "shop")',
+      'next.yaml:10:17  spec.bootstrap.recovery.database  bootstrap.recovery.database cannot change once the cluster exists: the application database came with the restored backup (was "app", now "shop")',
+      'next.yaml:11:23  spec.bootstrap.recovery.recoveryTarget  bootstrap.recovery.recoveryTarget cannot change once the cluster exists: recovery stopped there when the cluster was created (was (unset), now {"targetTime":"2024-05-01T12:00:00Z"})',
+    ]);
+  });
 });

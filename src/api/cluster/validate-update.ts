@@ -7,8 +7,9 @@ import type { IssueCode } from '../issue-codes.ts';
 import { compareIssues, type ManifestIssue } from '../manifest-issue.ts';
 import { parseQuantity } from '../quantity.ts';
 import { issueInResource } from '../resource-sources.ts';
+import { bootstrapMethod } from './bootstrap-method.ts';
 import type { ClusterResource } from './cluster-resource.ts';
-import type { ClusterSpec } from './cluster-spec-schema.ts';
+import type { ClusterSpec, InitdbBootstrap, RecoveryBootstrap } from './cluster-spec-schema.ts';
 import { declaredMajor } from './declared-major.ts';
 
 interface UpdateFinding {
@@ -22,7 +23,8 @@ interface UpdateRule {
   check(previous: ClusterSpec, next: ClusterSpec): UpdateFinding[];
 }
 
-type InitdbField = keyof ClusterSpec['bootstrap']['initdb'];
+type InitdbField = keyof InitdbBootstrap;
+type RecoveryField = keyof RecoveryBootstrap;
 
 /** initdb settings that act only when a cluster is created, and why changing them is refused. */
 const IMMUTABLE_INITDB_FIELDS: ReadonlyArray<{ field: InitdbField; why: string }> = [
@@ -36,6 +38,15 @@ const IMMUTABLE_INITDB_FIELDS: ReadonlyArray<{ field: InitdbField; why: string }
   { field: 'postInitSQL', why: 'it ran once, when the cluster was created' },
   { field: 'postInitApplicationSQL', why: 'it ran once, when the cluster was created' },
   { field: 'postInitTemplateSQL', why: 'it ran once, when the cluster was created' },
+];
+
+/** recovery settings that act only when a cluster is created, and why changing them is refused. */
+const IMMUTABLE_RECOVERY_FIELDS: ReadonlyArray<{ field: RecoveryField; why: string }> = [
+  { field: 'source', why: 'the cluster was restored from it' },
+  { field: 'backup', why: 'the cluster was restored from it' },
+  { field: 'recoveryTarget', why: 'recovery stopped there when the cluster was created' },
+  { field: 'database', why: 'the application database came with the restored backup' },
+  { field: 'owner', why: 'the application owner came with the restored backup' },
 ];
 
 /** What an unset optional initdb field means, so that spelling the default out is not a change. */
@@ -71,11 +82,27 @@ function storageShrink(
 /** The update rules, as data. */
 export const UPDATE_RULES: readonly UpdateRule[] = [
   {
+    name: 'the bootstrap method is fixed at creation',
+    check: (previous, next) => {
+      const before = bootstrapMethod(previous);
+      const after = bootstrapMethod(next);
+      if (before === after) return [];
+      return [
+        {
+          path: ['spec', 'bootstrap', after],
+          code: 'PGHERD_API_IMMUTABLE',
+          message: `the bootstrap method cannot change from ${before} to ${after} once the cluster exists: it was created with ${before}; keep bootstrap.${before} as it was`,
+        },
+      ];
+    },
+  },
+  {
     name: 'initdb settings are fixed at bootstrap',
-    check: (previous, next) =>
-      IMMUTABLE_INITDB_FIELDS.flatMap(({ field, why }) => {
-        const before = previous.bootstrap.initdb[field] ?? UNSET_INITDB_VALUES[field];
-        const after = next.bootstrap.initdb[field] ?? UNSET_INITDB_VALUES[field];
+    check: ({ bootstrap: { initdb: previous } }, { bootstrap: { initdb: next } }) => {
+      if (previous === undefined || next === undefined) return [];
+      return IMMUTABLE_INITDB_FIELDS.flatMap(({ field, why }) => {
+        const before = previous[field] ?? UNSET_INITDB_VALUES[field];
+        const after = next[field] ?? UNSET_INITDB_VALUES[field];
         if (JSON.stringify(before) === JSON.stringify(after)) return [];
         return [
           {
@@ -84,7 +111,26 @@ export const UPDATE_RULES: readonly UpdateRule[] = [
             message: `bootstrap.initdb.${field} cannot change once the cluster exists: ${why} (was ${show(before)}, now ${show(after)})`,
           },
         ];
-      }),
+      });
+    },
+  },
+  {
+    name: 'recovery settings are fixed at bootstrap',
+    check: ({ bootstrap: { recovery: previous } }, { bootstrap: { recovery: next } }) => {
+      if (previous === undefined || next === undefined) return [];
+      return IMMUTABLE_RECOVERY_FIELDS.flatMap(({ field, why }) => {
+        const before = previous[field];
+        const after = next[field];
+        if (JSON.stringify(before) === JSON.stringify(after)) return [];
+        return [
+          {
+            path: ['spec', 'bootstrap', 'recovery', field],
+            code: 'PGHERD_API_IMMUTABLE' as const,
+            message: `bootstrap.recovery.${field} cannot change once the cluster exists: ${why} (was ${show(before)}, now ${show(after)})`,
+          },
+        ];
+      });
+    },
   },
   {
     name: 'walStorage cannot be removed',
@@ -165,7 +211,8 @@ export const UPDATE_RULES: readonly UpdateRule[] = [
 ];
 
 /**
- * Refuses changes to immutable fields when a Cluster is re-applied: initdb settings,
+ * Refuses changes to immutable fields when a Cluster is re-applied: the bootstrap method and its
+ * settings,
  * walStorage removal, storage shrinking, PostgreSQL major changes (unsupported for now), the HA
  * slot prefix. Issues are located in `next` (its file position when it was loaded from one).
  */
