@@ -1,20 +1,21 @@
 /**
  * A base backup in barman-cloud's layout (docs/research/barman-cloud-layout.md §2-3), taken as
  * barman-cloud-backup takes it: a concurrent backup over a database connection
- * (pg_backup_start / pg_backup_stop), PGDATA streamed as one tar (gzip or none) into
- * `<server>/base/<backupId>/data.tar[.gz]` with barman's exclusions, `backup_label` added last,
- * the WAL the backup needs archived, then `backup.info` written last of all. The result
- * restores with barman-cloud-restore.
+ * (pg_backup_start / pg_backup_stop), PGDATA streamed as one tar into
+ * `<server>/base/<backupId>/data.tar[.gz|.lz4]` with barman's exclusions, `backup_label` added
+ * last, the WAL the backup needs archived, then `backup.info` written last of all. With gzip or
+ * none the result restores with barman-cloud-restore; `data.tar.lz4` (barman has no lz4 tars)
+ * only with pgherd, or by hand with `lz4 -dc data.tar.lz4 | tar x`.
  */
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import tar from 'tar-stream';
 import type { ObjectStore } from '../ports/object-store.ts';
-import { type BackupInfo, renderBackupInfo } from './backup-info.ts';
+import { type BackupInfo, type DoneBackupInfo, isDoneBackup, renderBackupInfo } from './backup-info.ts';
+import { type Compression, createCompressor, tarName } from './compression.ts';
 import { joinKey } from './stores/destination.ts';
 import { archiveWal, type WalCompression } from './wal.ts';
 
@@ -26,9 +27,16 @@ export interface BaseBackupInput {
   backupName?: string;
   /** A superuser connection to the instance being backed up (pg_backup_start needs its session). */
   client: pg.Client;
-  compression: 'none' | 'gzip';
+  /** The data tar's compression (barmanObjectStore.data.compression): data.tar, .tar.gz, .tar.lz4. */
+  compression: Compression;
   walCompression: WalCompression;
   immediateCheckpoint: boolean;
+  /**
+   * PostgreSQL archives its WAL itself (archive_mode on, archive_command set): the backup does
+   * not upload the WAL from begin_wal to end_wal, and the caller waits until end_wal is in the
+   * archive before calling the backup usable. Without it the backup uploads that WAL itself.
+   */
+  walArchived?: boolean;
   /** Progress: bytes of PGDATA sent so far. */
   onProgress?: (bytes: number) => void;
 }
@@ -166,8 +174,11 @@ function entry(pack: tar.Pack, header: tar.Headers, body = ''): Promise<void> {
   return new Promise((resolve, reject) => pack.entry(header, body, (err) => (err ? reject(err) : resolve())));
 }
 
-/** Takes the backup; returns its backup.info. On failure writes backup.info with status FAILED. */
-export async function takeBaseBackup(input: BaseBackupInput): Promise<BackupInfo> {
+/**
+ * Takes the backup; returns its backup.info. On failure writes backup.info with status FAILED,
+ * the error, and no end time, WAL or LSN (as barman-cloud-backup does), then throws.
+ */
+export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackupInfo> {
   const { client, store, serverName, backupId } = input;
   const base = joinKey(serverName, 'base', backupId);
   const facts = (
@@ -205,10 +216,10 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<BackupInfo
     beginWal: walFileName(start.tli, start.lsn, segmentSize),
     beginXlog: start.lsn,
     configFile: facts.config_file,
-    endOffset: 0,
-    endTime: start.t,
-    endWal: '',
-    endXlog: '',
+    endOffset: null,
+    endTime: null,
+    endWal: null,
+    endXlog: null,
     error: null,
     hbaFile: facts.hba_file,
     identFile: facts.ident_file,
@@ -223,9 +234,8 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<BackupInfo
   };
   try {
     const pack = tar.pack();
-    const body: Readable =
-      input.compression === 'gzip' ? pack.pipe(createGzip({ level: 1 })) : pack.pipe(new PassThrough());
-    const key = joinKey(base, input.compression === 'gzip' ? 'data.tar.gz' : 'data.tar');
+    const body: Readable = pack.pipe(createCompressor(input.compression, 'tar'));
+    const key = joinKey(base, tarName('data', input.compression));
     const upload = store.put(key, body);
     let sent = 0;
     const filling = (async () => {
@@ -247,19 +257,26 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<BackupInfo
       return stop;
     })();
     const [stop] = await Promise.all([filling, upload]);
+    const endWal = walFileName(start.tli, stop.lsn, segmentSize);
+    if (input.walArchived !== true) {
+      // The WAL from the start to the end of the backup, so that it restores on its own.
+      for (const wal of walRange(walFileName(start.tli, start.lsn, segmentSize), endWal, segmentSize)) {
+        await archiveWal(store, serverName, join(facts.pgdata, 'pg_wal', wal), wal, input.walCompression);
+      }
+    }
     info.backupLabel = stop.labelfile;
     info.endXlog = stop.lsn;
     info.endTime = stop.t;
     info.endOffset = Number(BigInt(`0x${stop.lsn.split('/')[1]}`) % BigInt(segmentSize));
-    info.endWal = walFileName(info.timeline, stop.lsn, segmentSize);
-    // The WAL from the start to the end of the backup, so that it restores on its own.
-    for (const wal of walRange(info.beginWal, info.endWal, segmentSize)) {
-      await archiveWal(store, serverName, join(facts.pgdata, 'pg_wal', wal), wal, input.walCompression);
-    }
+    info.endWal = endWal;
     info.status = 'DONE';
+    if (!isDoneBackup(info)) throw new Error('the backup finished without its begin and end positions');
     return info;
   } catch (err) {
-    info.status = 'FAILED';
+    // barman-cloud-backup leaves the end unset when it fails before pg_backup_stop; pgherd
+    // always does, because CNPG judges a backup by its times alone (catalog.go isBackupDone)
+    // and must never pick a failed one for a restore.
+    Object.assign(info, { status: 'FAILED', endTime: null, endWal: null, endXlog: null, endOffset: null });
     info.error = `failure taking the backup (${(err as Error).message.replace(/[\n\r]/g, ' ')})`;
     await client.query('SELECT pg_backup_stop(false)').catch(() => {});
     throw err;

@@ -1,24 +1,26 @@
 /**
  * WAL in the object store, in barman-cloud's layout (docs/research/barman-cloud-layout.md §1,
- * §4): `<serverName>/wals/<TLI8><LOG8>/<segment>[.gz]`, history files directly under `wals/`.
- * A segment archived by pgherd restores with barman-cloud-wal-restore, and one archived by
- * barman-cloud-wal-archive restores with pgherd.
+ * §4): `<serverName>/wals/<TLI8><LOG8>/<segment>[.gz|.lz4]`, history files directly under
+ * `wals/`. A segment archived by pgherd restores with barman-cloud-wal-restore (gzip with 3.4,
+ * lz4 with barman ≥3.12 and python3-lz4), and one archived by barman-cloud-wal-archive
+ * (none, gzip, lz4) restores with pgherd.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
 import { getBuffer, type ObjectStore } from '../ports/object-store.ts';
+import {
+  type Compression,
+  compressBuffer,
+  decompressBuffer,
+  isReadableCompression,
+  splitCompressionSuffix,
+  walSuffix,
+} from './compression.ts';
 import { joinKey } from './stores/destination.ts';
 
 /** WAL compression pgherd writes (barmanObjectStore.wal.compression). */
-export type WalCompression = 'none' | 'gzip';
-
-const SUFFIX: Record<WalCompression, string> = { none: '', gzip: '.gz' };
-/** Suffixes barman-cloud may have written, and whether pgherd can read them. */
-const READABLE_SUFFIXES = ['', '.gz'] as const;
-const KNOWN_SUFFIXES = ['.gz', '.bz2', '.snappy', '.xz', '.zst', '.lz4'];
+export type WalCompression = Compression;
 
 const WAL_NAME = /^([0-9A-F]{8})([0-9A-F]{8}[0-9A-F]{8}(\.[0-9A-F]{8}\.backup|\.partial)?|\.history)$/;
 
@@ -38,9 +40,6 @@ export function walKey(serverName: string, walName: string): string {
   return joinKey(serverName, 'wals', walName.slice(0, 16), walName);
 }
 
-const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
-
 async function readAll(path: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of createReadStream(path)) chunks.push(c as Buffer);
@@ -58,10 +57,10 @@ export async function archiveWal(
   walName: string,
   compression: WalCompression,
 ): Promise<{ key: string; bytes: number; skipped: boolean }> {
-  const key = walKey(serverName, walName) + SUFFIX[compression];
+  const key = walKey(serverName, walName) + walSuffix(compression);
   if ((await store.head(key)) !== undefined) return { key, bytes: 0, skipped: true };
   const raw = await readAll(path);
-  const body = compression === 'gzip' ? await gzipAsync(raw, { level: 1 }) : raw;
+  const body = await compressBuffer(raw, compression, 'wal');
   await store.put(key, body);
   return { key, bytes: body.length, skipped: false };
 }
@@ -79,18 +78,18 @@ export async function restoreWal(
 ): Promise<boolean> {
   const base = walKey(serverName, walName);
   const candidates = await store.list(base);
-  const found = candidates.filter((o) => o.key === base || KNOWN_SUFFIXES.some((s) => o.key === base + s));
+  // The exact name or the name plus one compression suffix; never `<name>.partial` and the like.
+  const found = candidates
+    .map((o) => ({ key: o.key, ...splitCompressionSuffix(o.key) }))
+    .filter((o) => o.name === base);
   if (found.length === 0) return false;
-  const readable = found.find((o) =>
-    (READABLE_SUFFIXES as readonly string[]).includes(o.key.slice(base.length)),
-  );
-  if (readable === undefined) {
+  const readable = found.find((o) => isReadableCompression(o.compression));
+  if (readable === undefined || !isReadableCompression(readable.compression)) {
     throw new Error(
-      `${store.location}/${found[0]!.key} is compressed in a format pgherd does not read (it reads none and gzip)`,
+      `${store.location}/${found[0]!.key} is compressed with ${found[0]!.compression}, which pgherd does not read (it reads none, gzip and lz4); restore it with barman-cloud-wal-restore`,
     );
   }
-  const raw = await getBuffer(store, readable.key);
-  const body = readable.key.endsWith('.gz') ? await gunzipAsync(raw) : raw;
+  const body = await decompressBuffer(await getBuffer(store, readable.key), readable.compression);
   await mkdir(dirname(destination), { recursive: true });
   const tmp = `${destination}.pgherd-restore`;
   try {

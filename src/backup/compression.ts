@@ -1,0 +1,344 @@
+/**
+ * The compressions pgherd writes and reads, for WAL files and base-backup tars, with the names,
+ * suffixes, formats and levels barman-cloud uses (docs/research/barman-cloud-layout.md §7):
+ *
+ * - gzip: an RFC 1952 stream (node:zlib). WAL at level 6, barman ≥3.12's default ("medium",
+ *   `compression.py` PyGZipCompressor.LEVEL_MEDIUM; 3.4's GzipFile used 9); tars at level 9,
+ *   what Python's `tarfile` `w|gz` stream always uses (barman-cloud-backup --gzip).
+ * - lz4: the LZ4 *frame* format (magic 04 22 4D 18), as barman ≥3.12 writes `.lz4` WAL with
+ *   `lz4.frame` and as the `lz4` CLI reads. lz4-napi only has buffer APIs, so a tar is written
+ *   as a sequence of frames of at most 4 MiB input each (the lz4 CLI and this reader decode
+ *   concatenated frames; lz4-napi alone decodes only the first). barman has no lz4 tars at all
+ *   (barman-cloud-backup knows gzip, bzip2 and snappy): `data.tar.lz4` is pgherd's own name
+ *   and only pgherd restores it.
+ * - none.
+ *
+ * bzip2, snappy, xz and zstd are recognised by name (barman-cloud may have written them) but not
+ * read: Node has no codec for them and pgherd carries no extra dependency.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { promisify } from 'node:util';
+import { createGunzip, createGzip, gunzip, gzip } from 'node:zlib';
+import { compressFrame, decompressFrame } from 'lz4-napi';
+
+/** The compressions pgherd writes and reads. */
+export type Compression = 'none' | 'gzip' | 'lz4';
+
+/** Every compression barman-cloud (3.4 to 3.17) may have used for an object, by barman's name. */
+export type ArchiveCompression = Compression | 'bzip2' | 'snappy' | 'xz' | 'zstd';
+
+/** What the data is: a WAL file (compressed whole) or a tar (streamed). Levels differ. */
+export type CompressionUse = 'wal' | 'tar';
+
+/** gzip levels barman uses: WAL `LEVEL_MEDIUM` (barman ≥3.12), tars Python tarfile's fixed 9. */
+export const GZIP_LEVEL: Readonly<Record<CompressionUse, number>> = { wal: 6, tar: 9 };
+
+/** Input bytes per LZ4 frame when a tar is streamed (lz4-napi's block size: one block a frame). */
+export const LZ4_FRAME_INPUT = 4 * 1024 * 1024;
+
+/**
+ * WAL object suffixes, barman's ALLOWED_COMPRESSIONS (cloud.py; 3.4 knows the first three,
+ * 3.12+ all six). One suffix at most: barman strips exactly one.
+ */
+const WAL_SUFFIXES: ReadonlyArray<readonly [string, ArchiveCompression]> = [
+  ['.gz', 'gzip'],
+  ['.bz2', 'bzip2'],
+  ['.snappy', 'snappy'],
+  ['.xz', 'xz'],
+  ['.zst', 'zstd'],
+  ['.lz4', 'lz4'],
+];
+
+/** Tar extensions, barman's CloudBackupCatalog.get_backup_files, plus pgherd's `.tar.lz4`. */
+const TAR_EXTENSIONS: ReadonlyArray<readonly [string, ArchiveCompression]> = [
+  ['tar', 'none'],
+  ['tar.gz', 'gzip'],
+  ['tar.bz2', 'bzip2'],
+  ['tar.snappy', 'snappy'],
+  ['tar.lz4', 'lz4'],
+];
+
+/** True for the compressions pgherd can decompress. */
+export function isReadableCompression(c: ArchiveCompression): c is Compression {
+  return c === 'none' || c === 'gzip' || c === 'lz4';
+}
+
+/** The suffix a WAL object gets: `''`, `.gz`, `.lz4`, ... */
+export function walSuffix(c: ArchiveCompression): string {
+  if (c === 'none') return '';
+  return WAL_SUFFIXES.find(([, name]) => name === c)![0];
+}
+
+/**
+ * Splits one known compression suffix off an object's base name, as barman does when it lists
+ * WAL (`get_wal_paths`): `000000010000000000000003.gz` -> the name and 'gzip'. A name without a
+ * known suffix comes back whole with 'none'.
+ */
+export function splitCompressionSuffix(basename: string): { name: string; compression: ArchiveCompression } {
+  for (const [suffix, compression] of WAL_SUFFIXES) {
+    if (basename.endsWith(suffix)) return { name: basename.slice(0, -suffix.length), compression };
+  }
+  return { name: basename, compression: 'none' };
+}
+
+/**
+ * A tar's object name, barman's `_build_dest_name`: `data.tar`, `data.tar.gz`, `16385.tar.lz4`,
+ * and `data_0001.tar.gz` for the second part of a split archive.
+ */
+export function tarName(base: string, compression: ArchiveCompression, part = 0): string {
+  const ext = TAR_EXTENSIONS.find(([, c]) => c === compression)![0];
+  return `${base}${part > 0 ? `_${String(part).padStart(4, '0')}` : ''}.${ext}`;
+}
+
+/**
+ * Reads a tar object's name back: `data_0001.tar.gz` -> base `data`, part 1, 'gzip'. Undefined
+ * for anything else (backup.info, annotations, unknown extensions, which barman skips too).
+ */
+export function parseTarName(
+  name: string,
+): { base: string; part: number; compression: ArchiveCompression } | undefined {
+  const m = /^([^_./]+)(?:_(\d{4,}))?\.(tar(?:\.[a-z0-9]+)?)$/.exec(name);
+  if (m === null) return undefined;
+  const found = TAR_EXTENSIONS.find(([ext]) => ext === m[3]);
+  if (found === undefined) return undefined;
+  return { base: m[1]!, part: m[2] === undefined ? 0 : Number(m[2]), compression: found[1] };
+}
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/** Compresses a whole buffer (a WAL file): gzip stream, or one LZ4 frame. */
+export async function compressBuffer(
+  data: Buffer,
+  c: Compression,
+  use: CompressionUse = 'wal',
+): Promise<Buffer> {
+  switch (c) {
+    case 'none':
+      return data;
+    case 'gzip':
+      return gzipAsync(data, { level: GZIP_LEVEL[use] });
+    case 'lz4':
+      return compressFrame(data);
+  }
+}
+
+/** Decompresses a whole buffer; LZ4 input may be several concatenated frames. */
+export async function decompressBuffer(data: Buffer, c: Compression): Promise<Buffer> {
+  switch (c) {
+    case 'none':
+      return data;
+    case 'gzip':
+      return gunzipAsync(data);
+    case 'lz4': {
+      const splitter = new Lz4FrameSplitter();
+      const frames = splitter.push(data);
+      splitter.end();
+      const out: Buffer[] = [];
+      for (const f of frames) out.push(await decompressFrame(f));
+      return Buffer.concat(out);
+    }
+  }
+}
+
+/** A stream that compresses what goes through it (a tar on its way to the object store). */
+export function createCompressor(c: Compression, use: CompressionUse = 'tar'): Transform {
+  switch (c) {
+    case 'none':
+      return new Transform({ transform: (chunk, _enc, cb) => cb(null, chunk) });
+    case 'gzip':
+      return createGzip({ level: GZIP_LEVEL[use] });
+    case 'lz4':
+      return new Lz4FrameCompressor();
+  }
+}
+
+/** A stream that decompresses what goes through it (a tar on its way back from the store). */
+export function createDecompressor(c: Compression): Transform {
+  switch (c) {
+    case 'none':
+      return new Transform({ transform: (chunk, _enc, cb) => cb(null, chunk) });
+    case 'gzip':
+      return createGunzip();
+    case 'lz4':
+      return new Lz4FrameDecompressor();
+  }
+}
+
+/** Cuts the input into LZ4_FRAME_INPUT pieces and emits each as one complete LZ4 frame. */
+class Lz4FrameCompressor extends Transform {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private frames = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes < LZ4_FRAME_INPUT) {
+      cb();
+      return;
+    }
+    const all = Buffer.concat(this.pending, this.pendingBytes);
+    const whole = all.length - (all.length % LZ4_FRAME_INPUT);
+    this.pending = whole < all.length ? [all.subarray(whole)] : [];
+    this.pendingBytes = all.length - whole;
+    this.emitFrames(all.subarray(0, whole)).then(() => cb(), cb);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const rest = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    // An empty input still becomes one empty frame, so the object is a valid .lz4 file.
+    if (rest.length === 0 && this.frames > 0) {
+      cb();
+      return;
+    }
+    this.emitFrames(rest).then(() => cb(), cb);
+  }
+
+  private async emitFrames(data: Buffer): Promise<void> {
+    let at = 0;
+    do {
+      this.push(await compressFrame(data.subarray(at, at + LZ4_FRAME_INPUT)));
+      this.frames++;
+      at += LZ4_FRAME_INPUT;
+    } while (at < data.length);
+  }
+}
+
+/** Splits the input into LZ4 frames and decompresses them one at a time. */
+class Lz4FrameDecompressor extends Transform {
+  private readonly splitter = new Lz4FrameSplitter();
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    let frames: Buffer[];
+    try {
+      frames = this.splitter.push(chunk);
+    } catch (err) {
+      cb(err as Error);
+      return;
+    }
+    this.decode(frames).then(() => cb(), cb);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    try {
+      this.splitter.end();
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  private async decode(frames: Buffer[]): Promise<void> {
+    for (const f of frames) this.push(await decompressFrame(f));
+  }
+}
+
+const LZ4_MAGIC = 0x184d2204;
+const isSkippableMagic = (m: number): boolean => m >>> 4 === 0x184d2a5;
+
+/**
+ * Finds frame boundaries in a byte stream of concatenated LZ4 frames (lz4 frame format spec,
+ * lz4_Frame_format.md): header (magic, FLG, BD, optional content size and dictionary id, HC),
+ * blocks (size word, data, optional block checksum) up to a zero end mark and an optional
+ * content checksum. Skippable frames are dropped. Only sizes are read; the data is not copied
+ * until a frame is complete.
+ */
+export class Lz4FrameSplitter {
+  private chunks: Buffer[] = [];
+  private length = 0;
+  /** Parse position within the current frame (which starts at offset 0 of the buffered bytes). */
+  private pos = 0;
+  private frame: { blockChecksum: boolean; contentChecksum: boolean } | undefined;
+
+  /** Adds bytes; returns the frames now complete, each a standalone buffer. */
+  push(chunk: Buffer): Buffer[] {
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.length += chunk.length;
+    }
+    const out: Buffer[] = [];
+    for (;;) {
+      const size = this.completeFrameSize();
+      if (size === undefined) return out;
+      out.push(this.take(size));
+    }
+  }
+
+  /** Throws when the input ended inside a frame. */
+  end(): void {
+    if (this.length > 0) {
+      throw new Error(`the lz4 data is cut short: ${this.length} bytes after the last complete frame`);
+    }
+  }
+
+  /** The byte length of the first frame when it is complete, else undefined; advances the parse. */
+  private completeFrameSize(): number | undefined {
+    if (this.frame === undefined) {
+      if (this.length < 4) return undefined;
+      const magic = this.u32(0);
+      if (isSkippableMagic(magic)) {
+        if (this.length < 8) return undefined;
+        const total = 8 + this.u32(4);
+        if (this.length < total) return undefined;
+        this.take(total);
+        return this.completeFrameSize();
+      }
+      if (magic !== LZ4_MAGIC) {
+        throw new Error(
+          `not lz4 frame data (magic ${magic.toString(16).padStart(8, '0')}; expected 184d2204, the lz4 frame format)`,
+        );
+      }
+      if (this.length < 6) return undefined;
+      const flg = this.u8(4);
+      if (flg >> 6 !== 1) throw new Error(`unsupported lz4 frame version ${flg >> 6}`);
+      const headerLength = 7 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0);
+      if (this.length < headerLength) return undefined;
+      this.frame = { blockChecksum: (flg & 0x10) !== 0, contentChecksum: (flg & 0x04) !== 0 };
+      this.pos = headerLength;
+    }
+    for (;;) {
+      if (this.length < this.pos + 4) return undefined;
+      const word = this.u32(this.pos);
+      if (word === 0) {
+        const total = this.pos + 4 + (this.frame.contentChecksum ? 4 : 0);
+        if (this.length < total) return undefined;
+        this.frame = undefined;
+        this.pos = 0;
+        return total;
+      }
+      this.pos += 4 + (word & 0x7fffffff) + (this.frame.blockChecksum ? 4 : 0);
+    }
+  }
+
+  /** Removes the first n buffered bytes and returns them. */
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
+    const head = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.length = rest.length;
+    return head;
+  }
+
+  private u8(offset: number): number {
+    let at = offset;
+    for (const c of this.chunks) {
+      if (at < c.length) return c[at]!;
+      at -= c.length;
+    }
+    throw new RangeError('lz4 splitter read past the buffered data');
+  }
+
+  private u32(offset: number): number {
+    return (
+      (this.u8(offset) |
+        (this.u8(offset + 1) << 8) |
+        (this.u8(offset + 2) << 16) |
+        (this.u8(offset + 3) << 24)) >>>
+      0
+    );
+  }
+}
