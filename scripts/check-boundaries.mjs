@@ -19,7 +19,9 @@ const rank = {
   tls: 5,
   controller: 6,
   instance: 6,
-  backup: 6,
+  // Below controller and instance: the control plane (backup scheduling, retention) and the
+  // instance manager (archiving, base backups) both use it.
+  backup: 5,
   cli: 6,
   platforms: 7,
   bin: 8,

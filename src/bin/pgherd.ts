@@ -25,6 +25,7 @@ let exitCode = 0;
 // a fraction of the time it takes to load the whole CLI (zod schemas, tables, YAML).
 const cli = {
   apply: () => import('../cli/apply.ts'),
+  backup: () => import('../cli/backup.ts'),
   get: () => import('../cli/get.ts'),
   lifecycle: () => import('../cli/lifecycle.ts'),
   logs: () => import('../cli/logs.ts'),
@@ -162,6 +163,30 @@ program
     const ctx = await context(program.opts());
     const r = await ctx.platform.controlPlane().fence(ctx.namespace, cluster, instance, mode === 'on');
     io.out(`cluster/${cluster} fenced instances: ${r.fenced.length > 0 ? r.fenced.join(', ') : '(none)'}`);
+  });
+
+program
+  .command('backup')
+  .description(
+    'take a base backup of CLUSTER now (creates a Backup named CLUSTER-YYYYMMDDHHMMSS and follows it to the end)',
+  )
+  .argument('<cluster>')
+  .option(
+    '--target <target>',
+    'primary, or prefer-standby (a ready standby if there is one); default: spec.backup.target',
+  )
+  .option('--backup-name <name>', 'the name of the Backup object')
+  .option('--timeout <duration>', 'how long to follow it', '1h')
+  .option('--no-wait', 'return once the Backup is created')
+  .action(async (cluster, o) => {
+    const ctx = await context(program.opts());
+    await (await cli.backup()).backupCommand(ctx, cluster, {
+      target: o.target,
+      name: o.backupName,
+      wait: o.wait !== false,
+      timeoutMs: await parseDuration(o.timeout),
+      now: new Date(),
+    });
   });
 
 program

@@ -1,5 +1,5 @@
 /** `pgherd up` and `pgherd down`: the whole local installation in one command. */
-import type { ClusterResource } from '../api/index.ts';
+import { applicationDatabase, type ClusterResource } from '../api/index.ts';
 import type { ServiceResource } from '../api/internal.ts';
 import { applyFile } from './apply.ts';
 import type { CliContext } from './context.ts';
@@ -34,7 +34,7 @@ const ROLE_ORDER = ['rw', 'ro', 'r'];
 
 export function connectionHelp(c: ClusterResource, services: ServiceResource[], elapsedMs: number): string {
   const name = c.metadata.name;
-  const appSecret = c.spec.bootstrap?.initdb?.secret?.name ?? `${name}-app`;
+  const appSecret = applicationDatabase(c.spec).secret?.name ?? `${name}-app`;
   const lines = [
     `cluster ${name} is ready in ${(elapsedMs / 1000).toFixed(1)}s: ${c.status?.readyInstances} instance(s), primary ${c.status?.currentPrimary}`,
     '',

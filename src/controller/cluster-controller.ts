@@ -110,6 +110,7 @@ export class ClusterController {
         ready: i.status?.ready === true,
         role: i.status?.role ?? 'unknown',
         phase: i.status?.phase,
+        phaseReason: i.status?.phaseReason,
       };
     });
     // Failover first (CNPG: while currentPrimary != targetPrimary the normal reconcile waits).

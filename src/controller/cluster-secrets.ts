@@ -4,7 +4,7 @@
  * (basic-auth with connection strings). Existing secrets are never overwritten.
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
-import type { ClusterResource, SecretResource } from '../api/index.ts';
+import { applicationDatabase, type ClusterResource, type SecretResource } from '../api/index.ts';
 import { certificateSecretNames, serviceName } from '../api/internal.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
 import { buildJdbcUri, buildPgpassLine, buildUri } from '../postgres/conninfo.ts';
@@ -215,10 +215,9 @@ export function ensureCredentialSecrets(
 ): void {
   const ns = cluster.metadata.namespace;
   const c = cluster.metadata.name;
-  const initdb = cluster.spec.bootstrap?.initdb;
-  const database = initdb?.database ?? 'app';
-  const owner = initdb?.owner ?? database;
-  if (initdb?.secret?.name === undefined && store.get('Secret', ns, `${c}-app`) === undefined) {
+  // bootstrap.initdb or bootstrap.recovery: both name the application database and owner.
+  const { database, owner, secret: userSecret } = applicationDatabase(cluster.spec);
+  if (userSecret?.name === undefined && store.get('Secret', ns, `${c}-app`) === undefined) {
     store.create(
       secret(
         cluster,

@@ -61,3 +61,32 @@ export class OperatorLoop {
     await this.queue.stop();
   }
 }
+
+/**
+ * Runs `work` every `everyMs`, never two at once (a slow pass delays the next one); `stop`
+ * waits for the pass in progress.
+ */
+export function startTicker(
+  work: () => Promise<void>,
+  everyMs: number,
+  logger: Logger,
+): { stop(): Promise<void> } {
+  let current: Promise<void> = Promise.resolve();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const run = (): void => {
+    current = work()
+      .catch((err: unknown) => logger.error({ err }, `periodic work failed: ${(err as Error).message}`))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(run, everyMs);
+      });
+  };
+  timer = setTimeout(run, everyMs);
+  return {
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await current;
+    },
+  };
+}

@@ -25,6 +25,8 @@ export interface ObservedInstance {
   ready: boolean;
   role: 'primary' | 'replica' | 'unknown';
   phase: string | undefined;
+  /** What the instance manager says it is doing (restoring a backup, an error). */
+  phaseReason?: string | undefined;
 }
 
 export type TopologyAction =
@@ -131,7 +133,7 @@ export function planTopology(
       phaseReason:
         primaryName === undefined
           ? 'no primary is designated'
-          : `waiting for the primary ${primaryName} to be ready`,
+          : `waiting for the primary ${primaryName} to be ready${primary?.phaseReason ? ` (${primary.phase}: ${primary.phaseReason})` : ''}`,
       readyInstances,
       settled: false,
     };

@@ -120,6 +120,48 @@ export async function runPostInit(input: PostInitInput): Promise<void> {
   }
 }
 
+export interface PostRecoveryInput {
+  conn: LocalConnection;
+  database: string;
+  owner: string;
+  appPassword: string;
+  superuserPassword: string | undefined;
+}
+
+/**
+ * After bootstrap.recovery (CNPG applies database, owner and secret once the server is
+ * promoted): what pgherd needs of a server it did not create, made idempotent — the data may
+ * come from a pgherd or CNPG cluster (these exist) or from any PostgreSQL barman backed up.
+ */
+export async function runPostRecovery(input: PostRecoveryInput): Promise<void> {
+  const admin = await connectLocal(input.conn, 'postgres');
+  try {
+    await admin.query("SET log_statement = 'none'; SET log_min_error_statement = 'panic'");
+    const replica = await admin.query("SELECT 1 FROM pg_roles WHERE rolname = 'streaming_replica'");
+    await admin.query(
+      `${replica.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE streaming_replica WITH LOGIN REPLICATION`,
+    );
+    for (const fn of REWIND_FUNCTIONS) {
+      await admin.query(`GRANT EXECUTE ON FUNCTION pg_catalog.${fn} TO streaming_replica`);
+    }
+    const roleExists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [input.owner]);
+    await admin.query(
+      `${roleExists.rowCount === 0 ? 'CREATE' : 'ALTER'} ROLE ${quoteIdent(input.owner)} WITH LOGIN PASSWORD ${quoteLiteral(input.appPassword)}`,
+    );
+    const dbExists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [input.database]);
+    if (dbExists.rowCount === 0) {
+      await admin.query(`CREATE DATABASE ${quoteIdent(input.database)} OWNER ${quoteIdent(input.owner)}`);
+    }
+    await admin.query(
+      input.superuserPassword !== undefined
+        ? `ALTER ROLE postgres WITH PASSWORD ${quoteLiteral(input.superuserPassword)}`
+        : 'ALTER ROLE postgres WITH PASSWORD NULL',
+    );
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
+
 async function runUserSql(client: pg.Client, sql: string, field: string, db: string): Promise<void> {
   try {
     await client.query(sql);

@@ -62,6 +62,18 @@ export interface InstanceReport {
   replication: ReplicationInfo[];
   /** Seconds of replay lag as PostgreSQL sees it on a replica (now() - last replay timestamp). */
   replayLagSeconds: number | null;
+  /**
+   * WAL archiving as this instance's manager sees it (CNPG reports pg_stat_archiver): the
+   * last archived and failed files, the last error, and how many ready files wait.
+   */
+  archiving?: {
+    lastArchivedWal: string | null;
+    lastArchivedAt: string | null;
+    lastFailedWal: string | null;
+    lastFailedAt: string | null;
+    lastError: string | null;
+    pendingFiles: number;
+  };
   /** Set while this primary's PostgreSQL is down awaiting the control plane's decision: why. */
   primaryLost?: string;
   error?: string;

@@ -7,7 +7,15 @@
  * PostgreSQL's log. It never decides the cluster's topology: that is the control plane's job.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request as httpsRequest, type Server } from 'node:https';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -23,6 +31,8 @@ import {
   type PrimaryLease,
   primaryLeaseOf,
 } from '../api/internal.ts';
+import { clusterObjectStore } from '../backup/cluster-store.ts';
+import { restoreBaseBackup } from '../backup/restore.ts';
 import { PENDING_TARGET } from '../core/failover.ts';
 import { type InstanceObservation, type InstanceStep, planInstance } from '../core/instance-plan.ts';
 import { livenessSettings } from '../core/liveness.ts';
@@ -31,18 +41,23 @@ import {
   renderPgHba,
   renderPgIdent,
   renderPostgresqlConf,
+  renderRecoveryConf,
   renderStandbyConf,
 } from '../postgres/configuration.ts';
 import { compareLsn } from '../postgres/lsn.ts';
 import { parseSyncStandbyNames, planSyncStandbyNames } from '../postgres/synchronous.ts';
+import { recordArchiveResult, walArchiveConfig } from './archiving.ts';
+import { BackupJobs } from './backup-job.ts';
 import {
   dropSlotOnPrimary,
   type PrimarySlot,
   readPrimarySlots,
+  recreateEmptyDir,
   replicationConninfo,
   runBaseBackup,
   runInitdb,
   runPostInit,
+  runPostRecovery,
   runRewind,
 } from './bootstrap.ts';
 import { DATA_LOST, INSTANCE_PATHS, type InstanceReport } from './contract.ts';
@@ -51,6 +66,7 @@ import { LogTail } from './log-tail.ts';
 import type { PgTools } from './pg-tools.ts';
 import { Postmaster, sleep } from './postmaster.ts';
 import { connectLocal, type ProbeResult, probe } from './probe.ts';
+import { explainRecoveryFailure, planRecovery, type RecoveryPlan, recoverySpecOf } from './recovery.ts';
 import {
   type CertificateFiles,
   certificateFiles,
@@ -59,6 +75,7 @@ import {
   writeIfChanged,
 } from './secrets.ts';
 import { startStatusServer } from './status-server.ts';
+import { type WalArchiveConfig, WalService, walCommands } from './wal-service.ts';
 
 /** The folders of one instance (laid out by the platform). */
 export interface InstanceDirs {
@@ -105,6 +122,12 @@ const INITDB_DONE = '.initdb-done';
 const BOOTSTRAP_DONE = '.bootstrap-done';
 const CLONE_IN_PROGRESS = '.clone-in-progress';
 const POSTINIT_STARTED = '.post-init-started';
+/** A new cluster's first primary checks that its archive holds no other cluster's WAL. */
+const CHECK_EMPTY_WAL_ARCHIVE = '.check-empty-wal-archive';
+/** The WAL client PostgreSQL's archive_command and restore_command run (wal-client.ts). */
+const WAL_CLIENT = 'wal-client.mjs';
+/** A recovery PostgreSQL refused for good (a target it cannot reach): not retried. */
+const RECOVERY_FAILED = '.recovery-failed';
 
 export class InstanceManager {
   private readonly log: Logger;
@@ -132,6 +155,13 @@ export class InstanceManager {
   private lastSlotMirror = 0;
   private wake: (() => void) | undefined;
   private woken = false;
+  private readonly wal: WalService;
+  private readonly backups: BackupJobs;
+  /** Set while bootstrap.recovery replays WAL from its source. */
+  private recoverySource: WalArchiveConfig | undefined;
+  private readonly walCommands: { archiveCommand: string; restoreCommand: string };
+  /** The opened archive, kept while spec.backup.barmanObjectStore does not change. */
+  private walConfig: { key: string; config: WalArchiveConfig | string } | undefined;
   /** The Instance as last read: its ports stay known while it is being deleted. */
   private instanceSpec: InstanceResource['spec'] | undefined;
   private loopDone: Promise<void> | undefined;
@@ -165,6 +195,111 @@ export class InstanceManager {
     this.log = o.logger;
     this.postmaster = new Postmaster(o.tools, o.dirs.pgdata, join(o.dirs.dir, 'postmaster.stderr'));
     this.certs = certificateFiles(o.dirs.certs);
+    this.wal = new WalService({
+      walDir: join(o.dirs.pgdata, 'pg_wal'),
+      archiveSpool: join(o.dirs.dir, 'wal-archive-spool'),
+      restoreSpool: join(o.dirs.dir, 'wal-restore-spool'),
+      socketPath: join(o.dirs.socketDir, '.s.pgherd.wal'),
+      account: o.tools.account,
+      log: o.logger.child({ logger: 'wal-archive' }),
+      firstArchiveCheck: async (config) => this.firstArchiveCheck(config),
+      onArchiveResult: (result) => {
+        try {
+          recordArchiveResult(o.store, o.namespace, o.cluster, result, new Date());
+        } catch (err) {
+          this.log.warn({ err }, 'cannot record the archiving result in the cluster status');
+        }
+      },
+    });
+    this.backups = new BackupJobs({
+      store: o.store,
+      namespace: o.namespace,
+      cluster: o.cluster,
+      instance: o.instance,
+      sessionId: this.sessionId,
+      log: o.logger.child({ logger: 'backup' }),
+      connect: () => connectLocal(this.conn()),
+      archive: () => (typeof this.walConfig?.config === 'object' ? this.walConfig.config : undefined),
+    });
+    this.walCommands = walCommands({
+      node: process.execPath,
+      client: join(o.dirs.dir, WAL_CLIENT),
+      socketPath: join(o.dirs.socketDir, '.s.pgherd.wal'),
+      archiveSpool: join(o.dirs.dir, 'wal-archive-spool'),
+      restoreSpool: join(o.dirs.dir, 'wal-restore-spool'),
+    });
+  }
+
+  /**
+   * CNPG's empty-archive check before a new cluster's first archive: the destination must not
+   * hold WAL already (another cluster's, or this name reused), or recovery from it would mix
+   * histories. The marker is written at initdb and removed once the check passed.
+   */
+  private async firstArchiveCheck(config: WalArchiveConfig): Promise<void> {
+    const marker = join(this.o.dirs.dir, CHECK_EMPTY_WAL_ARCHIVE);
+    if (!existsSync(marker)) return;
+    const found = await config.store.list(`${config.serverName}/wals/`);
+    if (found.length > 0) {
+      throw new Error(
+        `PGHERD_BACKUP_ARCHIVE_NOT_EMPTY: ${config.store.location}/${config.serverName}/wals already holds WAL (${found[0]!.key} and ${found.length - 1} more), probably another cluster's; archive this cluster somewhere else (another destinationPath or serverName), or empty that folder`,
+      );
+    }
+    rmSync(marker, { force: true });
+  }
+
+  /** Copies the WAL client where PostgreSQL's account can run it, and starts the WAL service. */
+  private async startWalService(): Promise<void> {
+    const source = new URL('./wal-client.js', import.meta.url);
+    const target = join(this.o.dirs.dir, WAL_CLIENT);
+    for (const p of [process.execPath, target, this.o.dirs.socketDir, this.o.dirs.dir]) {
+      if (p.includes('%') || p.includes('\n')) {
+        throw new Error(
+          `PGHERD_INSTANCE_BAD_PATH: ${JSON.stringify(p)} contains "%" or a line break, which archive_command cannot carry; choose another PGHERD_HOME`,
+        );
+      }
+    }
+    copyFileSync(source, target);
+    if (this.o.tools.account.switchUser) {
+      this.o.tools.chownToPg(target);
+    }
+    await this.wal.start();
+  }
+
+  /** Tells the WAL service where to archive and restore, and whether this instance archives. */
+  private configureWal(cluster: ClusterResource): void {
+    const spec = clusterObjectStore(cluster);
+    let archive: WalArchiveConfig | string | undefined;
+    if (spec !== undefined) {
+      // Credentials rotate: a changed secret opens the store again.
+      const secrets = [spec.s3Credentials?.accessKeyId, spec.s3Credentials?.secretAccessKey, spec.endpointCA]
+        .map((ref) =>
+          ref === undefined ? '' : (this.secret(ref.name)?.metadata.resourceVersion ?? 'missing'),
+        )
+        .join(',');
+      const key = `${JSON.stringify(spec)} ${secrets}`;
+      if (this.walConfig?.key !== key) {
+        try {
+          this.walConfig = {
+            key,
+            config: walArchiveConfig(spec, this.o.cluster, (name) => this.secret(name)),
+          };
+        } catch (err) {
+          const reason = `cannot open the backup object store: ${(err as Error).message}`;
+          this.walConfig = { key, config: reason };
+          this.log.error({ err }, reason);
+        }
+      }
+      archive = this.walConfig.config;
+    } else {
+      this.walConfig = undefined;
+    }
+    this.wal.configure({
+      archive,
+      isCurrentPrimary: cluster.status?.currentPrimary === this.o.instance,
+      // While a new cluster recovers, WAL comes from the recovery source, not its own archive.
+      restore: this.recoverySource ?? (typeof archive === 'string' ? undefined : archive),
+      segmentSize: (cluster.spec.bootstrap.initdb?.walSegmentSize ?? 16) * 1024 * 1024,
+    });
   }
 
   /** Runs until `stop()` or until the instance is deleted. */
@@ -199,6 +334,7 @@ export class InstanceManager {
       }
     }, 500);
     this.scheduleIsolationCheck();
+    await this.startWalService();
     this.logTail = new LogTail(join(this.o.dirs.pgLogDir, 'postgres.json'), this.o.pgLogger, !adopted);
     this.logTail.start();
     this.loopDone = this.loop();
@@ -215,6 +351,8 @@ export class InstanceManager {
     this.wake?.();
     await this.loopDone?.catch(() => {});
     if (!keepPostgres) await this.shutdownPostgres();
+    // After PostgreSQL: its archiver hands over the last files during the shutdown.
+    await this.wal.stop();
     this.logTail?.stop();
     await new Promise<void>((r) => {
       if (this.server === undefined) r();
@@ -247,6 +385,7 @@ export class InstanceManager {
       pendingRestart: p?.pendingRestart ?? false,
       replication: p?.replication ?? [],
       replayLagSeconds: p?.replayLagSeconds ?? null,
+      archiving: this.wal.report(),
       ...(this.primaryLostReason !== undefined ? { primaryLost: this.primaryLostReason } : {}),
       ...(this.lastProbeError !== undefined ? { error: this.lastProbeError } : {}),
     };
@@ -375,6 +514,7 @@ export class InstanceManager {
       if (current === undefined) return;
       cluster = current;
       this.isCurrentPrimary = cluster.status?.currentPrimary === this.o.instance;
+      this.configureWal(cluster);
       // A lease this instance still holds although another is the target (its manager died in
       // the middle of a switchover's shutdown) is released once it no longer runs as a primary.
       const lease = primaryLeaseOf(cluster);
@@ -439,7 +579,8 @@ export class InstanceManager {
           this.lastProbe = undefined;
           continue;
         case 'initdb':
-          await this.initdb(cluster);
+          if (recoverySpecOf(cluster) !== undefined) await this.recover(cluster, instance);
+          else await this.initdb(cluster);
           continue;
         case 'clone':
           await this.join(cluster);
@@ -489,6 +630,7 @@ export class InstanceManager {
           }
           if (this.lastProbe?.isPrimary === true) await this.syncHaSlots(cluster);
           else if (this.lastProbe?.isPrimary === false) await this.mirrorHaSlots(cluster);
+          if (this.lastProbe !== undefined) this.backups.poll(cluster, this.lastProbe.isPrimary);
           this.publishStatus();
           return;
       }
@@ -618,7 +760,150 @@ export class InstanceManager {
       },
       this.abort.signal,
     );
+    writeFileSync(join(this.o.dirs.dir, CHECK_EMPTY_WAL_ARCHIVE), '', { mode: 0o600 });
     writeFileSync(join(this.o.dirs.dir, INITDB_DONE), `${new Date().toISOString()}\n`, { mode: 0o600 });
+  }
+
+  /**
+   * bootstrap.recovery (CNPG's full-recovery job): restores the chosen base backup into an
+   * empty PGDATA, replays WAL from the source's archive up to the target, lets PostgreSQL
+   * promote, then stops it cleanly; the normal start, post-init and standbys follow.
+   */
+  private async recover(cluster: ClusterResource, instance: InstanceResource): Promise<void> {
+    const spec = recoverySpecOf(cluster)!;
+    const failedMarker = join(this.o.dirs.dir, RECOVERY_FAILED);
+    if (existsSync(failedMarker)) {
+      throw new Error(
+        `${readFileSync(failedMarker, 'utf8').trim()} (delete and re-create the cluster to try again)`,
+      );
+    }
+    this.setPhase('Recovering', 'looking for the base backup to restore');
+    this.publishStatus();
+    rmSync(join(this.o.dirs.dir, INITDB_DONE), { force: true });
+    rmSync(join(this.o.dirs.dir, BOOTSTRAP_DONE), { force: true });
+    rmSync(join(this.o.dirs.dir, POSTINIT_STARTED), { force: true });
+    const store = clusterObjectStore(cluster);
+    const plan = await planRecovery(
+      cluster,
+      spec,
+      this.o.store,
+      (name) => this.secret(name),
+      store?.wal?.maxParallel ?? 8,
+    );
+    this.log.info(
+      { backupId: plan.backupId, from: plan.from, target: plan.target },
+      `recovering from base backup ${plan.backupId} of ${plan.from}`,
+    );
+    recreateEmptyDir(this.o.tools, this.o.dirs.pgdata);
+    const started = Date.now();
+    let lastReport = 0;
+    await restoreBaseBackup({
+      store: plan.archive.store,
+      serverName: plan.archive.serverName,
+      backupId: plan.backupId,
+      pgdata: this.o.dirs.pgdata,
+      signal: this.abort.signal,
+      onProgress: (bytes, total) => {
+        if (Date.now() - lastReport < 1000) return;
+        lastReport = Date.now();
+        const pct = total > 0 ? Math.floor((100 * bytes) / total) : 0;
+        this.setPhase(
+          'Recovering',
+          `restoring base backup ${plan.backupId}: ${pct}% (${(bytes / 1048576).toFixed(0)} of ${(total / 1048576).toFixed(0)} MB)`,
+        );
+        this.publishStatus();
+      },
+    });
+    if (cluster.spec.walStorage !== undefined) {
+      // The WAL folder lives apart, as initdb --waldir does it.
+      recreateEmptyDir(this.o.tools, this.o.dirs.walDir);
+      mkdirSync(join(this.o.dirs.walDir, 'archive_status'), { recursive: true, mode: 0o700 });
+      rmSync(join(this.o.dirs.pgdata, 'pg_wal'), { recursive: true, force: true });
+      symlinkSync(this.o.dirs.walDir, join(this.o.dirs.pgdata, 'pg_wal'));
+    }
+    // Files the source cluster's configuration left behind are replaced by ours.
+    rmSync(join(this.o.dirs.pgdata, 'postgresql.auto.conf'), { force: true });
+    writeFileSync(join(this.o.dirs.pgdata, 'postgresql.auto.conf'), '', { mode: 0o600 });
+    this.o.tools.chownToPg(this.o.dirs.pgdata);
+    if (cluster.spec.walStorage !== undefined) this.o.tools.chownToPg(this.o.dirs.walDir);
+    this.log.info({ ms: Date.now() - started }, `restored base backup ${plan.backupId}`);
+    writeFileSync(join(this.o.dirs.dir, CHECK_EMPTY_WAL_ARCHIVE), '', { mode: 0o600 });
+    this.recoverySource = plan.archive;
+    try {
+      this.configureWal(cluster);
+      this.writeConfig(cluster, instance);
+      const conf = join(this.o.dirs.pgdata, 'postgresql.conf');
+      writeIfChanged(
+        conf,
+        `${readFileSync(conf, 'utf8')}\n${renderRecoveryConf({ restoreCommand: this.walCommands.restoreCommand, target: plan.target })}`,
+        0o600,
+        this.o.tools,
+      );
+      writeIfChanged(join(this.o.dirs.pgdata, 'recovery.signal'), '', 0o600, this.o.tools);
+      await this.replayUntilPromoted(plan);
+    } finally {
+      this.recoverySource = undefined;
+    }
+    writeFileSync(join(this.o.dirs.dir, INITDB_DONE), `${new Date().toISOString()}\n`, { mode: 0o600 });
+    this.log.info({ ms: Date.now() - started }, `recovery finished; the new cluster starts from it`);
+  }
+
+  /** Starts PostgreSQL in recovery and waits for it to promote, showing how far replay is. */
+  private async replayUntilPromoted(plan: RecoveryPlan): Promise<void> {
+    this.setPhase('Recovering', 'replaying WAL from the archive');
+    this.publishStatus();
+    const pid = this.postmaster.start();
+    this.log.info({ postmasterPid: pid }, 'PostgreSQL started in recovery');
+    let lastLsn = '';
+    for (;;) {
+      if (this.stopping) throw new Error('PGHERD_INSTANCE_STOPPING: the instance manager is stopping');
+      if (!this.postmaster.isRunning()) {
+        // Before the logging collector runs, PostgreSQL writes to its stderr.
+        const fatal =
+          lastFatalMessage(join(this.o.dirs.pgLogDir, 'postgres.json')) ||
+          this.postmaster
+            .lastStartupErrors(20)
+            .split('\n')
+            .filter((l) => /FATAL|PANIC|invalid value/.test(l))
+            .map((l) => l.replace(/^.*?(FATAL|PANIC|LOG):\s+/, ''))
+            .join('; ');
+        const explained = explainRecoveryFailure(fatal, plan);
+        if (explained !== undefined) {
+          writeFileSync(join(this.o.dirs.dir, RECOVERY_FAILED), explained, { mode: 0o600 });
+          throw new Error(explained);
+        }
+        throw new Error(
+          `PGHERD_RECOVERY_FAILED: PostgreSQL stopped during the recovery: ${fatal || 'see the postgres log'}`,
+        );
+      }
+      try {
+        const client = await connectLocal(this.conn(), 'postgres', 1000);
+        try {
+          const r = await client.query<{ rec: boolean; lsn: string | null }>(
+            'SELECT pg_is_in_recovery() AS rec, pg_last_wal_replay_lsn()::text AS lsn',
+          );
+          const row = r.rows[0]!;
+          if (!row.rec) {
+            await client.query('CHECKPOINT');
+            break;
+          }
+          if (row.lsn !== null && row.lsn !== lastLsn) {
+            lastLsn = row.lsn;
+            this.setPhase('Recovering', `replaying WAL from the archive: at ${row.lsn}`);
+            this.publishStatus();
+          }
+        } finally {
+          await client.end().catch(() => {});
+        }
+      } catch {
+        /* not accepting connections before the consistent point */
+      }
+      await sleep(500);
+    }
+    this.log.info('recovery reached its target and PostgreSQL promoted; restarting it as the new primary');
+    await this.postmaster.stop('fast', 60_000);
+    this.startupComplete = false;
+    this.lastProbe = undefined;
   }
 
   private primaryEndpoint(cluster: ClusterResource): { host: string; port: number; name: string } {
@@ -705,6 +990,7 @@ export class InstanceManager {
   private writeConfig(cluster: ClusterResource, instance: InstanceResource): boolean {
     const { dirs, tools } = this.o;
     const pg = cluster.spec.postgresql;
+    const archives = clusterObjectStore(cluster) !== undefined;
     this.renderedSync = this.syncStandbyNames(cluster);
     let conf = renderPostgresqlConf({
       clusterName: this.o.cluster,
@@ -722,6 +1008,9 @@ export class InstanceManager {
       syncStandbyNames: this.renderedSync,
       hbaFile: join(dirs.pgdata, 'pg_hba.conf'),
       identFile: join(dirs.pgdata, 'pg_ident.conf'),
+      // Always on, so that adding a backup store later needs a reload, not a restart; without
+      // a store every file is archived by doing nothing (CNPG's wal-archive does the same).
+      archiveCommand: archives ? this.walCommands.archiveCommand : '/bin/true',
     });
     if (existsSync(join(dirs.pgdata, 'standby.signal'))) {
       const primary = this.primaryEndpoint(cluster);
@@ -734,6 +1023,8 @@ export class InstanceManager {
           verifyHost: !certificateSecretNames(cluster).userServerTls,
         }),
         ...(slot !== undefined ? { primarySlotName: slot } : {}),
+        // A standby that fell behind the primary's WAL catches up from the archive.
+        ...(archives ? { restoreCommand: this.walCommands.restoreCommand } : {}),
       })}`;
     }
     let changed = writeIfChanged(join(dirs.pgdata, 'postgresql.conf'), conf, 0o600, tools);
@@ -819,23 +1110,33 @@ export class InstanceManager {
 
   private async runPostInitSql(cluster: ClusterResource): Promise<void> {
     const c = this.o.cluster;
+    const recovery = recoverySpecOf(cluster);
     const initdb = cluster.spec.bootstrap?.initdb;
-    const appSecretName = initdb?.secret?.name ?? `${c}-app`;
+    const appSecretName = (recovery?.secret ?? initdb?.secret)?.name ?? `${c}-app`;
     const appSecret = this.secret(appSecretName);
     const superuserSecretName = cluster.spec.superuserSecret?.name ?? `${c}-superuser`;
+    const appPassword = secretValue(appSecret, 'password', `the application user (${appSecretName})`);
+    const superuserPassword =
+      cluster.spec.enableSuperuserAccess === true
+        ? secretValue(this.secret(superuserSecretName), 'password', `the superuser (${superuserSecretName})`)
+        : undefined;
+    if (recovery !== undefined) {
+      const database = recovery.database ?? 'app';
+      await runPostRecovery({
+        conn: this.conn(),
+        database,
+        owner: recovery.owner ?? database,
+        appPassword,
+        superuserPassword,
+      });
+      return;
+    }
     await runPostInit({
       conn: this.conn(),
       spec: cluster.spec,
       appUsername: secretValue(appSecret, 'username', `the application user (${appSecretName})`),
-      appPassword: secretValue(appSecret, 'password', `the application user (${appSecretName})`),
-      superuserPassword:
-        cluster.spec.enableSuperuserAccess === true
-          ? secretValue(
-              this.secret(superuserSecretName),
-              'password',
-              `the superuser (${superuserSecretName})`,
-            )
-          : undefined,
+      appPassword,
+      superuserPassword,
     });
   }
 
@@ -1446,4 +1747,26 @@ function pingPeer(host: string, port: number, ca: string, timeoutMs: number): Pr
     req.on('error', () => resolve(false));
     req.end();
   });
+}
+
+/** The last FATAL or PANIC message in PostgreSQL's JSON log (its last 256 kB). */
+function lastFatalMessage(logFile: string): string {
+  let text: string;
+  try {
+    const buf = readFileSync(logFile);
+    text = buf.subarray(Math.max(0, buf.length - 262_144)).toString('utf8');
+  } catch {
+    return '';
+  }
+  let last = '';
+  for (const line of text.split('\n')) {
+    if (!line.includes('"FATAL"') && !line.includes('"PANIC"')) continue;
+    try {
+      const rec = JSON.parse(line) as { message?: string };
+      if (rec.message !== undefined) last = rec.message;
+    } catch {
+      /* a partial line */
+    }
+  }
+  return last;
 }

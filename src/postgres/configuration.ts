@@ -256,3 +256,53 @@ export function renderStandbyConf(input: StandbyConfInput): string {
   lines.push('');
   return lines.join('\n');
 }
+
+/** CNPG's recoveryTarget, as PostgreSQL settings take it. */
+export interface RecoveryTargetInput {
+  targetTime?: string | undefined;
+  targetLSN?: string | undefined;
+  targetXID?: string | undefined;
+  targetName?: string | undefined;
+  targetImmediate?: boolean | undefined;
+  targetTLI?: string | undefined;
+  exclusive?: boolean | undefined;
+}
+
+/**
+ * The settings of a point-in-time recovery (with `recovery.signal` in PGDATA): where WAL comes
+ * from, where replay stops, and that the server is then promoted. Without a target, replay goes
+ * to the end of the archive on the latest timeline and the server is promoted there.
+ */
+export function renderRecoveryConf(input: {
+  restoreCommand: string;
+  target?: RecoveryTargetInput | undefined;
+}): string {
+  const t = input.target ?? {};
+  const lines = [
+    GENERATED_HEADER,
+    '# point-in-time recovery; effective only while PGDATA/recovery.signal exists',
+  ];
+  lines.push(setting('restore_command', input.restoreCommand));
+  // Only when asked: the default is PostgreSQL's own ('latest').
+  if (t.targetTLI !== undefined) lines.push(setting('recovery_target_timeline', t.targetTLI));
+  const stop =
+    t.targetImmediate === true
+      ? (['recovery_target', 'immediate'] as const)
+      : t.targetTime !== undefined
+        ? (['recovery_target_time', t.targetTime] as const)
+        : t.targetLSN !== undefined
+          ? (['recovery_target_lsn', t.targetLSN] as const)
+          : t.targetXID !== undefined
+            ? (['recovery_target_xid', t.targetXID] as const)
+            : t.targetName !== undefined
+              ? (['recovery_target_name', t.targetName] as const)
+              : undefined;
+  if (stop !== undefined) {
+    lines.push(setting(stop[0], stop[1]));
+    if (stop[0] !== 'recovery_target')
+      lines.push(setting('recovery_target_inclusive', t.exclusive === true ? 'off' : 'on'));
+    lines.push(setting('recovery_target_action', 'promote'));
+  }
+  lines.push('');
+  return lines.join('\n');
+}

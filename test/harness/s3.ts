@@ -13,12 +13,15 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
-/** Starts s3rver on a free loopback port with `buckets` created; credentials S3RVER/S3RVER. */
-export async function startS3(directory: string, buckets: string[]): Promise<TestS3> {
+/**
+ * Starts s3rver on a free loopback port (or `port`, to bring a stopped one back at the same
+ * endpoint) with `buckets` created; credentials S3RVER/S3RVER.
+ */
+export async function startS3(directory: string, buckets: string[], port = 0): Promise<TestS3> {
   const mod = (await import('s3rver')) as unknown as { default: S3rverCtor };
   const server = new mod.default({
     address: '127.0.0.1',
-    port: 0,
+    port,
     silent: true,
     directory,
     configureBuckets: buckets.map((name) => ({ name })),

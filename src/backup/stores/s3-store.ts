@@ -27,7 +27,8 @@ export interface S3StoreOptions {
   /** PEM of the CA that signed the endpoint's certificate (endpointCA). */
   ca?: string | undefined;
   region?: string | undefined;
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined };
+  /** Absent: the SDK's default chain (CNPG's inheritFromIAMRole). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined };
   /** Parallel parts of one multipart upload. */
   queueSize?: number;
 }
@@ -41,11 +42,17 @@ export class S3ObjectStore implements ObjectStore {
     this.location = `s3://${o.bucket}${o.prefix ? `/${o.prefix}` : ''}${o.endpoint ? ` at ${o.endpoint}` : ''}`;
     this.client = new S3Client({
       region: o.region ?? 'us-east-1',
-      credentials: {
-        accessKeyId: o.credentials.accessKeyId,
-        secretAccessKey: o.credentials.secretAccessKey,
-        ...(o.credentials.sessionToken !== undefined ? { sessionToken: o.credentials.sessionToken } : {}),
-      },
+      ...(o.credentials !== undefined
+        ? {
+            credentials: {
+              accessKeyId: o.credentials.accessKeyId,
+              secretAccessKey: o.credentials.secretAccessKey,
+              ...(o.credentials.sessionToken !== undefined
+                ? { sessionToken: o.credentials.sessionToken }
+                : {}),
+            },
+          }
+        : {}),
       ...(o.endpoint !== undefined ? { endpoint: o.endpoint, forcePathStyle: true } : {}),
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',

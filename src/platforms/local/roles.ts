@@ -5,11 +5,14 @@
 
 import { X509Certificate } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { SecretResource } from '../../api/index.ts';
 import type { InstanceResource } from '../../api/internal.ts';
+import { openClusterStore } from '../../backup/cluster-store.ts';
+import { BackupController } from '../../controller/backup-controller.ts';
 import { ClusterController, recordStopped } from '../../controller/cluster-controller.ts';
 import { type CertificatePolicy, DEFAULT_CERTIFICATE_POLICY } from '../../controller/cluster-secrets.ts';
 import { createControlPlane } from '../../controller/control-plane.ts';
-import { OperatorLoop } from '../../controller/operator.ts';
+import { OperatorLoop, startTicker } from '../../controller/operator.ts';
 import { certificateFingerprint } from '../../instance/status-server.ts';
 import { parseDurationMs } from '../../lib/duration.ts';
 import { createLogger } from '../../observability/logger.ts';
@@ -58,6 +61,16 @@ export async function runOperator(home: string, entry: string): Promise<void> {
     operatorFingerprint: identity.fingerprint,
   });
   const loop = new OperatorLoop({ store, controller, logger });
+  const backups = new BackupController({
+    store,
+    runtime,
+    logger,
+    openStore: (cluster) =>
+      openClusterStore(cluster, (name) =>
+        store.get<SecretResource>('Secret', cluster.metadata.namespace, name),
+      ),
+  });
+  const backupTicker = startTicker(() => backups.tick(new Date()), 1000, logger);
   let server: Server | undefined;
   let finished: () => void = () => {};
   const done = new Promise<void>((r) => {
@@ -69,6 +82,7 @@ export async function runOperator(home: string, entry: string): Promise<void> {
     stopping = true;
     logger.info({ stopInstances }, 'control plane stopping');
     await loop.stop();
+    await backupTicker.stop();
     if (stopInstances) {
       await stopEverything(layout, store.list<InstanceResource>('Instance'), logger);
       recordStopped(store, new Date(), 'stopped by `pgherd down`; `pgherd up` starts it again');

@@ -1,0 +1,423 @@
+/**
+ * Continuous WAL archiving and WAL restore for one instance, run by its instance manager.
+ *
+ * Archiving is never one slow process per segment (CNPG's wal-archive spool, made proactive):
+ * while this instance is the current primary, the service watches `pg_wal/archive_status` and
+ * uploads `.ready` files itself, `maxParallel` at a time. After an upload it leaves an empty
+ * marker named after the file in the archive spool, and archive_command is
+ *
+ *   rm SPOOL/%f 2>/dev/null || exec node wal-client.mjs archive SOCKET %p
+ *
+ * so PostgreSQL's archiver finds the work done and only a `rm` runs. A segment PostgreSQL asks
+ * for before the service got to it goes through the client, which waits for its upload here.
+ *
+ * Restore is the mirror image: restore_command is `mv SPOOL/%f %p || exec node wal-client.mjs
+ * restore ...`; a request downloads the segment plus the next `maxParallel - 1` into the spool,
+ * so replay finds most segments already there.
+ *
+ * Nothing is lost when the store is unreachable: an upload that fails leaves the segment
+ * `.ready` (PostgreSQL keeps it), the failure is reported (the cluster's ContinuousArchiving
+ * condition), and uploads resume after a back-off.
+ */
+import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { basename, join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { archiveWal, isWalName, restoreWal, type WalCompression } from '../backup/wal.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+import type { PgAccount } from './pg-tools.ts';
+import type { WalRequest, WalResponse } from './wal-client.ts';
+
+/** Where WAL goes (or comes from): the store, barman's serverName, and how. */
+export interface WalArchiveConfig {
+  store: ObjectStore;
+  serverName: string;
+  compression: WalCompression;
+  maxParallel: number;
+  /** Identifies the configuration: a change clears what was archived ahead. */
+  key: string;
+}
+
+export interface WalServiceOptions {
+  /** The pg_wal folder (its archive_status lists what PostgreSQL wants archived). */
+  walDir: string;
+  /** Empty markers of archived files, consumed by archive_command's `rm`. */
+  archiveSpool: string;
+  /** Prefetched WAL, consumed by restore_command's `mv`. */
+  restoreSpool: string;
+  /** The Unix socket the client connects to. */
+  socketPath: string;
+  /** PostgreSQL's account: markers, prefetched files and the socket belong to it. */
+  account: PgAccount;
+  log: Logger;
+  /**
+   * Runs once before the first upload of a new cluster (CNPG's empty-archive check); throws
+   * when the destination already holds another cluster's WAL.
+   */
+  firstArchiveCheck?: ((config: WalArchiveConfig) => Promise<void>) | undefined;
+  /** Called on every archive success or failure (the ContinuousArchiving condition). */
+  onArchiveResult?: (result: ArchiveResult) => void;
+}
+
+export interface ArchiveResult {
+  ok: boolean;
+  walName: string;
+  error?: string;
+}
+
+/** What the instance report shows about archiving (CNPG's pg_stat_archiver fields, our side). */
+export interface ArchiverStats {
+  lastArchivedWal: string | null;
+  lastArchivedAt: string | null;
+  lastFailedWal: string | null;
+  lastFailedAt: string | null;
+  lastError: string | null;
+  /** Files PostgreSQL marked ready and this service has not archived yet. */
+  pendingFiles: number;
+}
+
+const POLL_MS = 100;
+const MAX_BACKOFF_MS = 10_000;
+
+/** Orders ready files as PostgreSQL's archiver does: history files first, then by name. */
+function archiveOrder(a: string, b: string): number {
+  const ha = a.endsWith('.history') ? 0 : 1;
+  const hb = b.endsWith('.history') ? 0 : 1;
+  return ha - hb || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** The name of the segment after `name` (same timeline), for prefetching. */
+export function nextSegmentName(name: string, segmentSize: number): string | undefined {
+  if (!/^[0-9A-F]{24}$/.test(name)) return undefined;
+  const segmentsPerId = 0x1_0000_0000 / segmentSize;
+  let log = Number.parseInt(name.slice(8, 16), 16);
+  let seg = Number.parseInt(name.slice(16, 24), 16) + 1;
+  if (seg >= segmentsPerId) {
+    seg = 0;
+    log++;
+  }
+  const hex = (n: number): string => n.toString(16).toUpperCase().padStart(8, '0');
+  return `${name.slice(0, 8)}${hex(log)}${hex(seg)}`;
+}
+
+export class WalService {
+  private readonly o: WalServiceOptions;
+  private server: Server | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private archive: WalArchiveConfig | undefined;
+  /** The cluster archives but its store cannot be opened: why (archive requests fail). */
+  private archiveError: string | undefined;
+  private restore: WalArchiveConfig | undefined;
+  /** This instance is the current primary: it may archive. */
+  private archiving = false;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Archived ahead and not yet consumed by PostgreSQL. */
+  private readonly archived = new Set<string>();
+  private readonly prefetching = new Map<string, Promise<boolean>>();
+  private failures = 0;
+  private retryAt = 0;
+  private checkDone = false;
+  /** WAL segment size in bytes (to name the segments that follow one). */
+  private segmentSize = 16 * 1024 * 1024;
+  private readonly stats: ArchiverStats = {
+    lastArchivedWal: null,
+    lastArchivedAt: null,
+    lastFailedWal: null,
+    lastFailedAt: null,
+    lastError: null,
+    pendingFiles: 0,
+  };
+
+  constructor(o: WalServiceOptions) {
+    this.o = o;
+  }
+
+  /** Starts the socket and the archive watch. Clears both spools: they only hold hints. */
+  async start(): Promise<void> {
+    for (const dir of [this.o.archiveSpool, this.o.restoreSpool]) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      this.giveToPg(dir);
+    }
+    rmSync(this.o.socketPath, { force: true });
+    const server = createServer((socket) => this.serve(socket));
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(this.o.socketPath, () => {
+        server.off('error', fail);
+        ok();
+      });
+    });
+    this.giveToPg(this.o.socketPath);
+    this.server = server;
+    this.timer = setInterval(() => this.tick(), POLL_MS);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    const server = this.server;
+    this.server = undefined;
+    if (server !== undefined) await new Promise<void>((r) => server.close(() => r()));
+    await Promise.allSettled([...this.inFlight.values()]);
+    rmSync(this.o.socketPath, { force: true });
+  }
+
+  /**
+   * What to do now (called on every reconcile pass): where to archive, whether this instance
+   * is the current primary, and where to restore from.
+   */
+  configure(input: {
+    /** A string: the cluster archives, but its store cannot be opened (the reason). */
+    archive: WalArchiveConfig | string | undefined;
+    isCurrentPrimary: boolean;
+    restore: WalArchiveConfig | undefined;
+    segmentSize: number;
+  }): void {
+    this.segmentSize = input.segmentSize;
+    const archive = typeof input.archive === 'string' ? undefined : input.archive;
+    const archiveKey = input.isCurrentPrimary ? archive?.key : undefined;
+    const currentKey = this.archiving ? this.archive?.key : undefined;
+    if (archiveKey !== currentKey) {
+      // A new destination (or no longer the primary): what was archived ahead was archived
+      // somewhere else, so PostgreSQL must not skip those files.
+      this.clearArchiveSpool();
+      this.failures = 0;
+      this.retryAt = 0;
+    }
+    this.archive = archive;
+    this.archiveError = typeof input.archive === 'string' ? input.archive : undefined;
+    this.archiving = input.isCurrentPrimary && archive !== undefined;
+    if (input.restore?.key !== this.restore?.key) this.clearRestoreSpool();
+    this.restore = input.restore;
+  }
+
+  report(): ArchiverStats {
+    return { ...this.stats };
+  }
+
+  private giveToPg(path: string): void {
+    if (this.o.account.switchUser) chownSync(path, this.o.account.uid, this.o.account.gid);
+  }
+
+  private clearArchiveSpool(): void {
+    this.archived.clear();
+    for (const f of this.listDir(this.o.archiveSpool)) rmSync(join(this.o.archiveSpool, f), { force: true });
+  }
+
+  private clearRestoreSpool(): void {
+    for (const f of this.listDir(this.o.restoreSpool)) rmSync(join(this.o.restoreSpool, f), { force: true });
+  }
+
+  private listDir(dir: string): string[] {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  }
+
+  /** The files PostgreSQL has marked ready for archiving, in its order. */
+  private readyFiles(): string[] {
+    return this.listDir(join(this.o.walDir, 'archive_status'))
+      .filter((f) => f.endsWith('.ready'))
+      .map((f) => f.slice(0, -'.ready'.length))
+      .filter(isWalName)
+      .sort(archiveOrder);
+  }
+
+  /** Starts uploads of ready files up to maxParallel, and forgets what PostgreSQL consumed. */
+  private tick(): void {
+    if (!this.archiving || this.archive === undefined) return;
+    const ready = this.readyFiles();
+    const readySet = new Set(ready);
+    for (const name of this.archived) {
+      if (!readySet.has(name)) {
+        this.archived.delete(name);
+        rmSync(join(this.o.archiveSpool, name), { force: true });
+      }
+    }
+    this.stats.pendingFiles = ready.filter((n) => !this.archived.has(n)).length;
+    if (Date.now() < this.retryAt) return;
+    for (const name of ready) {
+      if (this.inFlight.size >= Math.max(1, this.archive.maxParallel)) break;
+      if (this.inFlight.has(name) || this.archived.has(name)) continue;
+      this.startUpload(name, this.archive);
+    }
+  }
+
+  private startUpload(name: string, config: WalArchiveConfig): Promise<void> {
+    const existing = this.inFlight.get(name);
+    if (existing !== undefined) return existing;
+    const p = this.upload(name, config).finally(() => this.inFlight.delete(name));
+    this.inFlight.set(name, p);
+    // Failures are reported by upload(); the promise is awaited by a client, if any.
+    p.catch(() => {});
+    return p;
+  }
+
+  private async upload(name: string, config: WalArchiveConfig): Promise<void> {
+    try {
+      if (!this.checkDone) {
+        await this.o.firstArchiveCheck?.(config);
+        this.checkDone = true;
+      }
+      const started = Date.now();
+      const r = await archiveWal(
+        config.store,
+        config.serverName,
+        join(this.o.walDir, name),
+        name,
+        config.compression,
+      );
+      if (this.archive?.key !== config.key || !this.archiving) {
+        throw new Error('the archive destination changed during the upload; archiving it again');
+      }
+      this.archived.add(name);
+      writeFileSync(join(this.o.archiveSpool, name), '', { mode: 0o600 });
+      this.giveToPg(join(this.o.archiveSpool, name));
+      this.failures = 0;
+      this.stats.lastArchivedWal = name;
+      this.stats.lastArchivedAt = new Date().toISOString();
+      this.o.log.debug(
+        { wal: name, bytes: r.bytes, ms: Date.now() - started, skipped: r.skipped },
+        'archived WAL',
+      );
+      this.o.onArchiveResult?.({ ok: true, walName: name });
+    } catch (err) {
+      const message = (err as Error).message;
+      this.failures++;
+      this.retryAt = Date.now() + Math.min(250 * 2 ** this.failures, MAX_BACKOFF_MS);
+      this.stats.lastFailedWal = name;
+      this.stats.lastFailedAt = new Date().toISOString();
+      this.stats.lastError = message;
+      this.o.log.warn({ wal: name, failures: this.failures }, `cannot archive ${name}: ${message}`);
+      this.o.onArchiveResult?.({ ok: false, walName: name, error: message });
+      throw err;
+    }
+  }
+
+  private serve(socket: Socket): void {
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const nl = buffer.indexOf('\n');
+      if (nl < 0) {
+        if (buffer.length > 65_536) socket.destroy();
+        return;
+      }
+      let request: WalRequest;
+      try {
+        request = JSON.parse(buffer.slice(0, nl)) as WalRequest;
+      } catch {
+        socket.end(`${JSON.stringify({ ok: false, error: 'unreadable request' })}\n`);
+        return;
+      }
+      buffer = '';
+      this.handle(request).then(
+        (response) => socket.end(`${JSON.stringify(response)}\n`),
+        (err: unknown) => socket.end(`${JSON.stringify({ ok: false, error: (err as Error).message })}\n`),
+      );
+    });
+  }
+
+  private async handle(request: WalRequest): Promise<WalResponse> {
+    if (request.op === 'archive') return this.archiveRequest(request.path ?? '');
+    if (request.op === 'restore') {
+      return this.restoreRequest(request.name ?? '', resolve(request.cwd, request.destination ?? ''));
+    }
+    return { ok: false, error: `unknown operation ${JSON.stringify(request.op)}` };
+  }
+
+  /** archive_command's slow path: the file was not archived ahead. */
+  private async archiveRequest(path: string): Promise<WalResponse> {
+    const name = basename(path);
+    if (!isWalName(name)) return { ok: false, error: `${path} is not a WAL file` };
+    if (this.archiveError !== undefined) {
+      // PostgreSQL keeps the file and retries: nothing is lost while the settings are fixed.
+      this.o.onArchiveResult?.({ ok: false, walName: name, error: this.archiveError });
+      return { ok: false, error: this.archiveError };
+    }
+    const config = this.archive;
+    // CNPG: without a store, archiving succeeds and does nothing.
+    if (config === undefined) return { ok: true };
+    if (!this.archiving) {
+      return {
+        ok: false,
+        error:
+          'this instance is not the current primary (a switchover or failover is in progress); only the current primary archives',
+      };
+    }
+    if (this.archived.has(name)) return { ok: true };
+    try {
+      await this.startUpload(name, config);
+      this.tick();
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  /** restore_command's slow path: fetch the file (and prefetch what follows). */
+  private async restoreRequest(name: string, destination: string): Promise<WalResponse> {
+    if (!isWalName(name)) return { ok: false, error: `${name} is not a WAL file name` };
+    const config = this.restore;
+    if (config === undefined) {
+      return { ok: false, error: 'no object store to restore WAL from is configured for this instance' };
+    }
+    try {
+      const pending = this.prefetching.get(name);
+      const found = pending !== undefined ? await pending : await this.fetch(name, config);
+      if (found) this.prefetchAfter(name, config);
+      const spooled = join(this.o.restoreSpool, name);
+      if (!found || !existsSync(spooled)) return { ok: false, missing: true };
+      renameSync(spooled, destination);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  private fetch(name: string, config: WalArchiveConfig): Promise<boolean> {
+    const spooled = join(this.o.restoreSpool, name);
+    const p = restoreWal(config.store, config.serverName, name, spooled)
+      .then((found) => {
+        if (found) this.giveToPg(spooled);
+        return found;
+      })
+      .finally(() => this.prefetching.delete(name));
+    this.prefetching.set(name, p);
+    return p;
+  }
+
+  /** Downloads the next maxParallel - 1 segments into the spool, where `mv` finds them. */
+  private prefetchAfter(name: string, config: WalArchiveConfig): void {
+    let next: string | undefined = name;
+    for (let i = 1; i < config.maxParallel; i++) {
+      next = next === undefined ? undefined : nextSegmentName(next, this.segmentSize);
+      if (next === undefined) return;
+      if (this.prefetching.has(next) || existsSync(join(this.o.restoreSpool, next))) continue;
+      this.fetch(next, config).catch((err: unknown) =>
+        this.o.log.debug({ wal: next, err }, 'prefetching WAL failed; it is fetched on demand'),
+      );
+    }
+  }
+}
+
+/** The shell commands PostgreSQL runs; every path is single-quoted for /bin/sh. */
+export function walCommands(input: {
+  node: string;
+  client: string;
+  socketPath: string;
+  archiveSpool: string;
+  restoreSpool: string;
+}): { archiveCommand: string; restoreCommand: string } {
+  const q = (s: string): string => `'${s.replaceAll("'", `'"'"'`)}'`;
+  const client = `exec ${q(input.node)} ${q(input.client)}`;
+  return {
+    archiveCommand: `rm ${q(input.archiveSpool)}/%f 2>/dev/null || ${client} archive ${q(input.socketPath)} %p`,
+    restoreCommand: `mv ${q(input.restoreSpool)}/%f %p 2>/dev/null || ${client} restore ${q(input.socketPath)} %f %p`,
+  };
+}
