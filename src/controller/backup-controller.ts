@@ -12,7 +12,9 @@
  */
 import type { Logger } from 'pino';
 import type { ClusterResource } from '../api/index.ts';
-import type { InstanceResource } from '../api/internal.ts';
+import { type InstanceResource, isClusterInitialized } from '../api/internal.ts';
+import { firstRecoverabilityPoint, lastSuccessfulBackup, listBackups } from '../backup/catalog.ts';
+import { enforceRetentionPolicy, parseRetentionPolicy } from '../backup/retention.ts';
 import { nextRun } from '../lib/cron.ts';
 import type { InstanceRuntime } from '../ports/instance-runtime.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
@@ -67,14 +69,120 @@ export function scheduledBackupSuffix(d: Date): string {
     .replace(/\.\d+Z$/, '');
 }
 
+/** How often the catalog of each cluster is read again (retention, recoverability) without a new backup. */
+const CATALOG_EVERY_MS = 5 * 60_000;
+
 export class BackupController {
   private readonly d: BackupControllerDeps;
+  /** Per cluster: when its catalog was last read, and the lastSuccessfulBackup it saw then. */
+  private readonly catalogSeen = new Map<string, { at: number; lastBackup: unknown; policy: unknown }>();
   constructor(d: BackupControllerDeps) {
     this.d = d;
   }
 
-  /** One pass over every Backup and ScheduledBackup. */
+  /** One pass over every Backup and ScheduledBackup, and every cluster's catalog when due. */
   async tick(now: Date): Promise<void> {
+    await this.tickBackups(now);
+    for (const cluster of this.d.store.list<ClusterResource>('Cluster')) {
+      try {
+        await this.catalog(cluster, now);
+      } catch (err) {
+        this.d.logger.error(
+          { err, cluster: cluster.metadata.name },
+          `cannot read the backup catalog of ${cluster.metadata.name}: ${(err as Error).message}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * After each new backup (and every few minutes): applies the retention policy (barman's
+   * recovery window: backups and WAL no longer needed to reach any point inside it) and
+   * records the catalog's firstRecoverabilityPoint and lastSuccessfulBackup in the status.
+   */
+  private async catalog(cluster: ClusterResource, now: Date): Promise<void> {
+    const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
+    const spec = (cluster.spec as { backup?: { barmanObjectStore?: unknown; retentionPolicy?: string } })
+      .backup;
+    if (spec?.barmanObjectStore === undefined || !isClusterInitialized(cluster)) {
+      this.catalogSeen.delete(key);
+      return;
+    }
+    const seen = this.catalogSeen.get(key);
+    const lastBackup = cluster.status?.['lastSuccessfulBackup'];
+    if (
+      seen !== undefined &&
+      seen.lastBackup === lastBackup &&
+      seen.policy === spec.retentionPolicy &&
+      now.getTime() - seen.at < CATALOG_EVERY_MS
+    ) {
+      return;
+    }
+    this.catalogSeen.set(key, { at: now.getTime(), lastBackup, policy: spec.retentionPolicy });
+    const opened = this.d.openStore(cluster);
+    if (opened === undefined) return;
+    if (spec.retentionPolicy !== undefined) {
+      const plan = await enforceRetentionPolicy(
+        opened.store,
+        opened.serverName,
+        parseRetentionPolicy(spec.retentionPolicy),
+        now,
+        {
+          onDeleted: (d) =>
+            this.d.logger.info(
+              { cluster: cluster.metadata.name, backupId: d.backupId, wals: d.wals.length },
+              `retention policy ${spec.retentionPolicy}: deleted backup ${d.backupId} and ${d.wals.length} WAL files it alone needed`,
+            ),
+        },
+      );
+      if (plan.deletions.length > 0)
+        this.markDeletedBackups(
+          cluster,
+          plan.deletions.map((d) => d.backupId),
+        );
+    }
+    const list = await listBackups(opened.store, opened.serverName);
+    const first = firstRecoverabilityPoint(list)?.toISOString();
+    const last = lastSuccessfulBackup(list)?.info.endTime.toISOString();
+    updateWithRetry<ClusterResource>(
+      this.d.store,
+      'Cluster',
+      cluster.metadata.namespace,
+      cluster.metadata.name,
+      (c) => {
+        const status = c.status ?? {};
+        if (
+          status['firstRecoverabilityPoint'] === first &&
+          (last === undefined || status['lastSuccessfulBackup'] === last)
+        )
+          return undefined;
+        if (first === undefined) delete status['firstRecoverabilityPoint'];
+        else status['firstRecoverabilityPoint'] = first;
+        if (last !== undefined) status['lastSuccessfulBackup'] = last;
+        c.status = status;
+        return c;
+      },
+    );
+    this.catalogSeen.set(key, {
+      at: now.getTime(),
+      lastBackup: last ?? lastBackup,
+      policy: spec.retentionPolicy,
+    });
+  }
+
+  /** Backups whose data retention removed say so (CNPG keeps the objects; they no longer restore). */
+  private markDeletedBackups(cluster: ClusterResource, backupIds: string[]): void {
+    const gone = new Set(backupIds);
+    for (const b of this.d.store.list<BackupObject>('Backup', cluster.metadata.namespace)) {
+      if (b.spec.cluster.name !== cluster.metadata.name || !gone.has(b.status?.backupId ?? '')) continue;
+      this.setStatus(b, (s) => {
+        s['deletedByRetention'] = true;
+        s.error = 'removed from the object store by the retention policy';
+      });
+    }
+  }
+
+  private async tickBackups(now: Date): Promise<void> {
     for (const sb of this.d.store.list<ScheduledBackupObject>('ScheduledBackup')) {
       try {
         this.schedule(sb, now);
@@ -85,7 +193,7 @@ export class BackupController {
     const backups = this.d.store.list<BackupObject>('Backup');
     for (const b of backups) {
       try {
-        await this.reconcile(b, backups, now);
+        await this.reconcile(b, now);
       } catch (err) {
         this.d.logger.error(
           { err, backup: b.metadata.name },
@@ -113,7 +221,7 @@ export class BackupController {
     });
   }
 
-  private async reconcile(b: BackupObject, all: BackupObject[], now: Date): Promise<void> {
+  private async reconcile(b: BackupObject, now: Date): Promise<void> {
     const phase = b.status?.phase;
     if (phase === 'completed' || phase === 'failed') return;
     const ns = b.metadata.namespace;
@@ -135,13 +243,15 @@ export class BackupController {
       .list<InstanceResource>('Instance', ns)
       .filter((i) => i.spec.cluster === cluster.metadata.name);
     if (phase === undefined || phase === 'pending') {
-      const busy = all.some(
-        (o) =>
-          o !== b &&
-          o.metadata.namespace === ns &&
-          o.spec.cluster.name === b.spec.cluster.name &&
-          ACTIVE.has(o.status?.phase ?? ''),
-      );
+      // Read afresh: a backup of this cluster may have been started earlier in this pass.
+      const busy = this.d.store
+        .list<BackupObject>('Backup', ns)
+        .some(
+          (o) =>
+            o.metadata.name !== b.metadata.name &&
+            o.spec.cluster.name === b.spec.cluster.name &&
+            ACTIVE.has(o.status?.phase ?? ''),
+        );
       const target = this.chooseInstance(
         cluster,
         instances,
@@ -226,6 +336,7 @@ export class BackupController {
       const objects = await opened.store.list(prefix);
       if (objects.some((o) => o.key.endsWith('/backup.info'))) return;
       if (objects.length > 0) await opened.store.delete(objects.map((o) => o.key));
+      await opened.store.removeIncomplete(prefix);
     } catch (err) {
       this.d.logger.warn(
         { err, backup: b.metadata.name },

@@ -39,6 +39,11 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * Removes what writers that died left under `prefix`: temporary files of a folder store,
+   * unfinished multipart uploads of S3. Never touches a complete object.
+   */
+  removeIncomplete(prefix: string): Promise<void>;
 }
 
 /** Reads a whole object into memory (small objects: backup.info, history files). */

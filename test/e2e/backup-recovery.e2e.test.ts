@@ -5,10 +5,28 @@
  * the rows written before the target. The fully recovered cluster gets its standby and archives
  * to its own destination. Bad recovery inputs fail with errors that say what to fix.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appClient, createHome, destroyHome, eventually, pgherd, pgherdOk } from '../harness/home.ts';
+import {
+  appClient,
+  clusterStatus,
+  createHome,
+  destroyHome,
+  eventually,
+  pgherd,
+  pgherdOk,
+  type StatusView,
+} from '../harness/home.ts';
 
 interface Row {
   n: string;
@@ -233,6 +251,188 @@ spec:
     expect(await reasonOf('nobackup', 'PGHERD_RECOVERY_NO_BACKUP')).toContain('does-not-exist');
     expect(await reasonOf('tooearly', 'PGHERD_RECOVERY_TARGET_TOO_EARLY')).toContain(
       'first recoverability point',
+    );
+  });
+
+  it('fails a backup whose standby is killed while taking it, leaves nothing of it, and backs up again', async () => {
+    // Enough data that the backup takes a few seconds.
+    await pgherdOk(home, [
+      'psql',
+      'src',
+      '--',
+      '-d',
+      'app',
+      '-c',
+      'CREATE TABLE big AS SELECT g, repeat(md5(g::text), 8) AS filler FROM generate_series(1, 600000) g',
+    ]);
+    await pgherdOk(home, ['wait', 'src']);
+    await pgherdOk(home, ['backup', 'src', '--backup-name', 'killed', '--no-wait']);
+    const running = await eventually(
+      'the backup to be running',
+      async () => {
+        const b = JSON.parse((await pgherdOk(home, ['get', 'backup', 'killed', '-o', 'json'])).stdout) as {
+          status?: { phase?: string; backupId?: string; instanceID?: { podName: string } };
+        };
+        return b.status?.phase === 'running' ? b.status : undefined;
+      },
+      30_000,
+    );
+    expect(running.instanceID?.podName).toBe('src-2');
+    const view = await clusterStatus<StatusView>(home, 'src');
+    const victim = view.instances.find((i) => i.name === 'src-2')!;
+    process.kill(victim.managerPid!, 'SIGKILL');
+    process.kill(victim.postmasterPid!, 'SIGKILL');
+    const failed = await eventually(
+      'the backup to fail',
+      async () => {
+        const b = JSON.parse((await pgherdOk(home, ['get', 'backup', 'killed', '-o', 'json'])).stdout) as {
+          status?: { phase?: string; error?: string };
+        };
+        return b.status?.phase === 'failed' ? b.status : undefined;
+      },
+      60_000,
+    );
+    expect(failed.error).toContain('src-2');
+    expect(failed.error).toContain('take the backup again');
+    // Nothing of it is left: no object, and no unfinished upload either.
+    const dir = join(store, 'src', 'base', running.backupId!);
+    await eventually(
+      'the partial backup to be removed',
+      async () => (existsSync(dir) && readdirSync(dir).length > 0 ? undefined : true),
+      30_000,
+    );
+    await pgherdOk(home, ['wait', 'src', '--timeout', '120s']);
+    await pgherdOk(home, ['psql', 'src', '--', '-d', 'app', '-c', 'DROP TABLE big']);
+    const again = await pgherdOk(home, ['backup', 'src', '--backup-name', 'after-kill']);
+    expect(again.stdout).toContain('completed');
+  });
+
+  it('takes scheduled backups on a seconds-level schedule, stops when suspended, and removes its own on delete', async () => {
+    const manifest = (suspend: boolean): string => `apiVersion: postgresql.cnpg.io/v1
+kind: ScheduledBackup
+metadata:
+  name: every5s
+spec:
+  schedule: "*/5 * * * * *"
+  immediate: true
+  suspend: ${suspend}
+  backupOwnerReference: self
+  cluster:
+    name: src
+`;
+    writeFileSync(join(home, 'sb.yaml'), manifest(false));
+    await pgherdOk(home, ['apply', '-f', join(home, 'sb.yaml')]);
+    const scheduled = async (): Promise<
+      Array<{ metadata: { name: string }; status?: { phase?: string } }>
+    > => {
+      const list = JSON.parse((await pgherdOk(home, ['get', 'backups', '-o', 'json'])).stdout) as {
+        items: Array<{
+          metadata: { name: string; labels?: Record<string, string> };
+          status?: { phase?: string };
+        }>;
+      };
+      return list.items.filter((b) => b.metadata.labels?.['cnpg.io/scheduled-backup'] === 'every5s');
+    };
+    await eventually(
+      'two scheduled backups completed',
+      async () =>
+        (await scheduled()).filter((b) => b.status?.phase === 'completed').length >= 2 ? true : undefined,
+      60_000,
+    );
+    for (const b of await scheduled()) expect(b.metadata.name).toMatch(/^every5s-\d{14}$/);
+    const sb = JSON.parse(
+      (await pgherdOk(home, ['get', 'scheduledbackup', 'every5s', '-o', 'json'])).stdout,
+    ) as {
+      status: { lastScheduleTime?: string; nextScheduleTime?: string };
+    };
+    expect(sb.status.lastScheduleTime).toBeTruthy();
+    expect(sb.status.nextScheduleTime).toBeTruthy();
+    writeFileSync(join(home, 'sb.yaml'), manifest(true));
+    await pgherdOk(home, ['apply', '-f', join(home, 'sb.yaml')]);
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = (await scheduled()).length;
+    await new Promise((r) => setTimeout(r, 11_000));
+    expect((await scheduled()).length).toBe(before);
+    // Backups created before the suspension still run, one at a time.
+    await eventually(
+      'the scheduled backups to finish',
+      async () =>
+        (await scheduled()).every((b) => ['completed', 'failed'].includes(b.status?.phase ?? ''))
+          ? true
+          : undefined,
+      180_000,
+    );
+    await pgherdOk(home, ['delete', 'scheduledbackup', 'every5s']);
+    await eventually(
+      'its backups to be deleted with it',
+      async () => ((await scheduled()).length === 0 ? true : undefined),
+      30_000,
+    );
+  });
+
+  it('applies the retention policy: deletes what the recovery window no longer needs, keeps what it does', async () => {
+    const base = join(store, 'src', 'base');
+    const real = readdirSync(base).sort()[0]!;
+    const info = readFileSync(join(base, real, 'backup.info'), 'utf8');
+    const day = 86_400_000;
+    const fake = (daysAgo: number, wal: string): string => {
+      const t = new Date(Date.now() - daysAgo * day);
+      const id = t
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, '');
+      const py = `${t.toISOString().replace('T', ' ').replace('Z', '')}000+00:00`;
+      const dir = join(base, id);
+      mkdirSync(dir);
+      cpSync(join(base, real, 'data.tar.gz'), join(dir, 'data.tar.gz'));
+      writeFileSync(
+        join(dir, 'backup.info'),
+        info
+          .replace(/^begin_time=.*$/m, `begin_time=${py}`)
+          .replace(/^end_time=.*$/m, `end_time=${py}`)
+          .replace(/^begin_wal=.*$/m, `begin_wal=${wal}`)
+          .replace(/^end_wal=.*$/m, `end_wal=${wal}`)
+          .replace(/^begin_xlog=.*$/m, `begin_xlog=0/${Number.parseInt(wal.slice(16), 16)}000028`)
+          .replace(/^end_xlog=.*$/m, `end_xlog=0/${Number.parseInt(wal.slice(16), 16)}000100`),
+      );
+      return id;
+    };
+    const oldest = fake(20, '000000010000000000000001');
+    const older = fake(10, '000000010000000000000002');
+    const segment1 = join(store, 'src', 'wals', '0000000100000000');
+    expect(readdirSync(segment1).some((f) => f.startsWith('000000010000000000000001'))).toBe(true);
+    writeFileSync(
+      join(home, 'src.yaml'),
+      readFileSync(join(home, 'src.yaml'), 'utf8').replace(
+        '  backup:\n',
+        '  backup:\n    retentionPolicy: "7d"\n',
+      ),
+    );
+    await pgherdOk(home, ['apply', '-f', join(home, 'src.yaml')]);
+    await eventually(
+      'the 20-day-old backup to be deleted',
+      async () => (existsSync(join(base, oldest)) ? undefined : true),
+      60_000,
+    );
+    // The newest backup older than the window is what recovery to the window's start needs.
+    expect(existsSync(join(base, older))).toBe(true);
+    expect(existsSync(join(base, real))).toBe(true);
+    // WAL goes last (after the backup's data and backup.info).
+    await eventually(
+      'the WAL only the deleted backup needed to be deleted',
+      async () =>
+        readdirSync(segment1).some((f) => f.startsWith('000000010000000000000001')) ? undefined : true,
+      30_000,
+    );
+    expect(readdirSync(segment1).some((f) => f.startsWith('000000010000000000000002'))).toBe(true);
+    await eventually(
+      'firstRecoverabilityPoint to move to the oldest kept backup',
+      async () => {
+        const st = await clusterStatusOf(home, 'src');
+        const first = Date.parse(String(st['firstRecoverabilityPoint']));
+        return Math.abs(first - (Date.now() - 10 * day)) < 120_000 ? true : undefined;
+      },
+      30_000,
     );
   });
 });

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -77,6 +77,27 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
+  async removeIncomplete(prefix: string): Promise<void> {
+    if (!existsSync(this.root)) return;
+    const walk = async (dir: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (/\.tmp-[0-9a-f]{12}$/.test(e.name)) {
+          const key = relative(this.root, full).split(sep).join('/');
+          if (key.startsWith(prefix)) await rm(full, { force: true });
+        }
+      }
+    };
+    await walk(this.root);
+  }
+
   async list(prefix: string): Promise<ObjectInfo[]> {
     this.checkRoot();
     const out: ObjectInfo[] = [];
@@ -102,7 +123,24 @@ export class FileObjectStore implements ObjectStore {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  /** Deletes the files, then every folder they leave empty (a key's folders exist only for it). */
   async delete(keys: readonly string[]): Promise<void> {
-    for (const key of keys) await rm(this.pathOf(key), { force: true });
+    const folders = new Set<string>();
+    for (const key of keys) {
+      const path = this.pathOf(key);
+      await rm(path, { force: true });
+      folders.add(dirname(path));
+    }
+    for (const start of folders) {
+      let dir = start;
+      while (dir.startsWith(this.root + sep) && dir !== this.root) {
+        try {
+          await rmdir(dir);
+        } catch {
+          break; // not empty (or already gone)
+        }
+        dir = dirname(dir);
+      }
+    }
   }
 }

@@ -41,4 +41,7 @@ export class MemoryObjectStore implements ObjectStore {
   async delete(keys: readonly string[]): Promise<void> {
     for (const k of keys) this.objects.delete(k);
   }
+
+  /** Puts are atomic here: nothing is ever left unfinished. */
+  async removeIncomplete(_prefix: string): Promise<void> {}
 }

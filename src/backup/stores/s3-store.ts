@@ -7,9 +7,11 @@
 import { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -139,6 +141,21 @@ export class S3ObjectStore implements ObjectStore {
       } catch (err) {
         throw this.wrap(err, `deleting ${batch.length} objects`);
       }
+    }
+  }
+
+  async removeIncomplete(prefix: string): Promise<void> {
+    try {
+      const r = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: this.k(prefix) }),
+      );
+      for (const u of r.Uploads ?? []) {
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: u.Key, UploadId: u.UploadId }),
+        );
+      }
+    } catch (err) {
+      throw this.wrap(err, `removing unfinished uploads under ${prefix}`);
     }
   }
 

@@ -6,7 +6,7 @@ import { UserError } from '../../cli/context.ts';
 import { createApiClient } from './api-client.ts';
 import { HomeLayout, prepareHome, selfCommand } from './layout.ts';
 import { findPgBindir } from './pg-bindir.ts';
-import { readLivePid, spawnDetached, waitForExit } from './processes.ts';
+import { isOurProcess, readLivePid, spawnDetached, waitForExit } from './processes.ts';
 
 export function createLocalCliPlatform(home: string, entry: string): CliPlatform {
   const layout = new HomeLayout(home);
@@ -16,6 +16,7 @@ export function createLocalCliPlatform(home: string, entry: string): CliPlatform
     home,
     controlPlane: () => client,
     async startControlPlane(progress) {
+      let spawned: number | undefined;
       const running = readLivePid(layout.operatorPidFile, markers);
       if (running !== undefined) {
         try {
@@ -28,13 +29,16 @@ export function createLocalCliPlatform(home: string, entry: string): CliPlatform
         prepareHome(layout);
         progress(`starting the control plane (home ${home})...`);
         const [node, script] = selfCommand(entry);
-        spawnDetached({
+        spawned = spawnDetached({
           command: node,
           args: [script, 'operator', '--home', home],
           logFile: layout.operatorLog,
         });
       }
-      const deadline = Date.now() + 20_000;
+      // Wait while the process we started (or the one that runs) is alive: on a busy machine
+      // loading the control plane takes seconds, and giving up early would leave it running
+      // with nobody to stop it. Stop only when it died, or after the deadline.
+      const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
         try {
           const { pid } = await client.ping();
@@ -42,9 +46,10 @@ export function createLocalCliPlatform(home: string, entry: string): CliPlatform
         } catch {
           await new Promise((r) => setTimeout(r, 50));
         }
-        if (readLivePid(layout.operatorPidFile, markers) === undefined && Date.now() > deadline - 17_000) {
-          break;
-        }
+        const alive =
+          readLivePid(layout.operatorPidFile, markers) !== undefined ||
+          (spawned !== undefined && isOurProcess(spawned, markers));
+        if (!alive) break;
       }
       const tail = existsSync(layout.operatorLog)
         ? readFileSync(layout.operatorLog, 'utf8').trim().split('\n').slice(-5).join('\n')

@@ -75,6 +75,12 @@ export function openSqliteStore(file: string, options: { readonly?: boolean } = 
     if (options.readonly) throw new Error('this store was opened read-only');
   };
 
+  // biome-ignore lint/suspicious/noExplicitAny: wraps functions of any signature
+  const immediate = <F extends (...args: any[]) => any>(fn: F): F => {
+    const tx = db.transaction(fn);
+    // biome-ignore lint/suspicious/noExplicitAny: the arguments pass through unchanged
+    return ((...args: any[]) => (tx.immediate as (...a: any[]) => unknown)(...args)) as F;
+  };
   const store: Store = {
     get<T extends StoredObject>(kind: string, namespace: string, name: string): T | undefined {
       const row = getStmt.get(kind, namespace, name);
@@ -84,7 +90,10 @@ export function openSqliteStore(file: string, options: { readonly?: boolean } = 
       const rows = namespace === undefined ? listAll.all(kind) : listNs.all(kind, namespace);
       return rows.map((r) => decode<T>(r));
     },
-    create: db.transaction(<T extends StoredObject>(obj: T): T => {
+    // BEGIN IMMEDIATE: a deferred transaction that reads and then writes fails at once with
+    // SQLITE_BUSY when another process committed in between (the busy timeout does not apply
+    // to that case); taking the write lock first makes concurrent writers wait their turn.
+    create: immediate(<T extends StoredObject>(obj: T): T => {
       writable();
       const { kind } = obj;
       const { namespace, name } = obj.metadata;
@@ -101,7 +110,7 @@ export function openSqliteStore(file: string, options: { readonly?: boolean } = 
       stored.metadata.resourceVersion = String(rv);
       return stored;
     }) as Store['create'],
-    update: db.transaction(<T extends StoredObject>(obj: T): T => {
+    update: immediate(<T extends StoredObject>(obj: T): T => {
       writable();
       const { kind } = obj;
       const { namespace, name, resourceVersion } = obj.metadata;
@@ -125,7 +134,7 @@ export function openSqliteStore(file: string, options: { readonly?: boolean } = 
       stored.metadata.resourceVersion = String(rv);
       return stored;
     }) as Store['update'],
-    delete: db.transaction((kind: string, namespace: string, name: string, resourceVersion?: string) => {
+    delete: immediate((kind: string, namespace: string, name: string, resourceVersion?: string) => {
       writable();
       const row = getStmt.get(kind, namespace, name);
       if (row === undefined) return false;
