@@ -53,6 +53,44 @@ export function renderStatus(v: ClusterView): string {
       .slice(1)
       .join('\n'),
   );
+  const backup = (c.spec as { backup?: { barmanObjectStore?: { destinationPath: string } } }).backup;
+  if (backup?.barmanObjectStore !== undefined) {
+    // CNPG's "Continuous Backup status".
+    const conditions = (s['conditions'] ?? []) as Array<{ type: string; status: string; message: string }>;
+    const archiving = conditions.find((x) => x.type === 'ContinuousArchiving');
+    const a = v.archiving;
+    lines.push('', 'Continuous Backup status');
+    lines.push(
+      table(
+        ['', ''],
+        [
+          ['Destination:', backup.barmanObjectStore.destinationPath],
+          ['First Point of Recoverability:', String(s['firstRecoverabilityPoint'] ?? 'Not Available')],
+          ['Last Successful Backup:', String(s['lastSuccessfulBackup'] ?? '-')],
+          ...(s['lastFailedBackup'] !== undefined
+            ? [['Last Failed Backup:', String(s['lastFailedBackup'])]]
+            : []),
+          [
+            'Working WAL archiving:',
+            archiving === undefined
+              ? 'Not yet (nothing archived)'
+              : archiving.status === 'True'
+                ? 'OK'
+                : `Failing: ${archiving.message}`,
+          ],
+          ['WALs waiting to be archived:', a === undefined ? '-' : String(a.pendingFiles)],
+          [
+            'Last Archived WAL:',
+            a?.lastArchivedWal ? `${a.lastArchivedWal} @ ${a.lastArchivedAt ?? '-'}` : '-',
+          ],
+          ['Last Failed WAL:', a?.lastFailedWal ? `${a.lastFailedWal} @ ${a.lastFailedAt ?? '-'}` : '-'],
+        ],
+      )
+        .split('\n')
+        .slice(1)
+        .join('\n'),
+    );
+  }
   lines.push('', 'Services');
   lines.push(
     table(

@@ -389,6 +389,7 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
         replayLsn: x.replayLsn,
         replayLag: x.replayLag,
       })),
+      ...(primaryReport?.archiving !== undefined ? { archiving: primaryReport.archiving } : {}),
     };
   };
 

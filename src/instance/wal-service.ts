@@ -77,7 +77,8 @@ export interface ArchiverStats {
 }
 
 const POLL_MS = 100;
-const MAX_BACKOFF_MS = 10_000;
+/** Back-off between failed uploads: short, so that archiving resumes soon after the store returns. */
+const MAX_BACKOFF_MS = 2_000;
 
 /** Orders ready files as PostgreSQL's archiver does: history files first, then by name. */
 function archiveOrder(a: string, b: string): number {
@@ -249,7 +250,11 @@ export class WalService {
   private startUpload(name: string, config: WalArchiveConfig): Promise<void> {
     const existing = this.inFlight.get(name);
     if (existing !== undefined) return existing;
-    const p = this.upload(name, config).finally(() => this.inFlight.delete(name));
+    const p = this.upload(name, config).finally(() => {
+      this.inFlight.delete(name);
+      // Keep the pipeline full: the next ready file starts now, not at the next poll.
+      this.tick();
+    });
     this.inFlight.set(name, p);
     // Failures are reported by upload(); the promise is awaited by a client, if any.
     p.catch(() => {});

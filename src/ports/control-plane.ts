@@ -50,6 +50,15 @@ export interface ClusterView {
     replayLsn: string | null;
     replayLag: string | null;
   }>;
+  /** WAL archiving as the primary's manager reports it, when the primary answered. */
+  archiving?: {
+    lastArchivedWal: string | null;
+    lastArchivedAt: string | null;
+    lastFailedWal: string | null;
+    lastFailedAt: string | null;
+    lastError: string | null;
+    pendingFiles: number;
+  };
 }
 
 export class ControlPlaneError extends Error {
