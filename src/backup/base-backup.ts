@@ -37,6 +37,10 @@ export interface BaseBackupInput {
    * archive before calling the backup usable. Without it the backup uploads that WAL itself.
    */
   walArchived?: boolean;
+  /** Parallel tars (barman's split archives), each compressed and uploaded on its own. Default 1. */
+  jobs?: number;
+  /** Called once the files are known, with the bytes of PGDATA to send. */
+  onStart?: (totalBytes: number) => void;
   /** Progress: bytes of PGDATA sent so far. */
   onProgress?: (bytes: number) => void;
 }
@@ -118,18 +122,23 @@ async function* exactly(path: string, size: number): AsyncGenerator<Buffer> {
   }
 }
 
-async function addEntries(
-  pack: tar.Pack,
-  root: string,
-  rel: string,
-  onBytes: (n: number) => void,
-): Promise<void> {
+/** One thing of PGDATA to put in a tar. */
+interface Item {
+  header: tar.Headers;
+  kind: 'directory' | 'symlink' | 'file';
+  /** Absolute path of a file to read. */
+  path?: string;
+  size: number;
+}
+
+/** Walks PGDATA with barman's exclusions, parents before children, in name order. */
+async function collect(root: string, rel: string, out: Item[]): Promise<Item[]> {
   const dir = rel === '' ? root : join(root, rel);
   let names: string[];
   try {
     names = (await readdir(dir)).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
     throw err;
   }
   for (const name of names) {
@@ -146,27 +155,72 @@ async function addEntries(
     if (st.isSymbolicLink()) {
       // pg_wal may be a link to the WAL folder: kept as an empty directory, as barman does.
       if (rel === '' && name === 'pg_wal') {
-        await entry(pack, { ...header, type: 'directory', mode: 0o700 });
+        out.push({ header: { ...header, type: 'directory', mode: 0o700 }, kind: 'directory', size: 0 });
         continue;
       }
-      await entry(pack, { ...header, type: 'symlink', linkname: await readlink(join(root, relPath)) });
+      out.push({
+        header: { ...header, type: 'symlink', linkname: await readlink(join(root, relPath)) },
+        kind: 'symlink',
+        size: 0,
+      });
     } else if (st.isDirectory()) {
-      await entry(pack, { ...header, type: 'directory' });
+      out.push({ header: { ...header, type: 'directory' }, kind: 'directory', size: 0 });
       if (rel === '' && CONTENTS_EXCLUDED.has(name)) continue;
-      await addEntries(pack, root, relPath, onBytes);
+      await collect(root, relPath, out);
     } else if (st.isFile()) {
-      const size = st.size;
-      await new Promise<void>((resolve, reject) => {
-        const sink = pack.entry({ ...header, type: 'file', size }, (err) => (err ? reject(err) : resolve()));
-        (async () => {
-          for await (const b of exactly(join(root, relPath), size)) {
-            if (!sink.write(b)) await new Promise((r) => sink.once('drain', r));
-            onBytes(b.length);
-          }
-          sink.end();
-        })().catch(reject);
+      out.push({
+        header: { ...header, type: 'file', size: st.size },
+        kind: 'file',
+        path: join(root, relPath),
+        size: st.size,
       });
     }
+  }
+  return out;
+}
+
+/**
+ * Splits PGDATA into `jobs` tars that are written (and later restored) in parallel, as
+ * barman's split archives (`data.tar`, `data_0001.tar`, ...; each a complete tar of its own
+ * files): folders and links in the first, files spread by size, largest first, to the part
+ * with the fewest bytes so far; each part keeps path order.
+ */
+export function splitIntoParts<T extends { kind: string; size: number; header: { name: string } }>(
+  items: readonly T[],
+  jobs: number,
+): T[][] {
+  const files = items.filter((i) => i.kind === 'file');
+  const n = Math.max(1, Math.min(jobs, files.length));
+  const parts: T[][] = Array.from({ length: n }, () => []);
+  const load = new Array<number>(n).fill(0);
+  parts[0]!.push(...items.filter((i) => i.kind !== 'file'));
+  for (const f of [...files].sort((a, b) => b.size - a.size)) {
+    let k = 0;
+    for (let x = 1; x < n; x++) if (load[x]! < load[k]!) k = x;
+    parts[k]!.push(f);
+    load[k]! += f.size + 512;
+  }
+  const order = new Map(items.map((it, idx) => [it, idx]));
+  for (const p of parts) p.sort((a, b) => order.get(a)! - order.get(b)!);
+  return parts;
+}
+
+async function addItems(pack: tar.Pack, items: readonly Item[], onBytes: (n: number) => void): Promise<void> {
+  for (const it of items) {
+    if (it.kind !== 'file') {
+      await entry(pack, it.header);
+      continue;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const sink = pack.entry(it.header, (err) => (err ? reject(err) : resolve()));
+      (async () => {
+        for await (const b of exactly(it.path!, it.size)) {
+          if (!sink.write(b)) await new Promise((r) => sink.once('drain', r));
+          onBytes(b.length);
+        }
+        sink.end();
+      })().catch(reject);
+    });
   }
 }
 
@@ -232,30 +286,47 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
     version: Number(facts.version),
     xlogSegmentSize: segmentSize,
   };
+  let streams: Array<{ pack: tar.Pack; upload: Promise<void> }> = [];
   try {
-    const pack = tar.pack();
-    const body: Readable = pack.pipe(createCompressor(input.compression, 'tar'));
-    const key = joinKey(base, tarName('data', input.compression));
-    const upload = store.put(key, body);
+    const items = await collect(facts.pgdata, '', []);
+    const parts = splitIntoParts(items, input.jobs ?? 1);
+    input.onStart?.(items.reduce((n, it) => n + it.size, 0));
     let sent = 0;
+    const onBytes = (n: number): void => {
+      sent += n;
+      input.onProgress?.(sent);
+    };
+    // Every part streams to the store at once; the first one ends last, with backup_label.
+    streams = parts.map((_, k) => {
+      const pack = tar.pack();
+      const body: Readable = pack.pipe(createCompressor(input.compression, 'tar'));
+      return { pack, upload: store.put(joinKey(base, tarName('data', input.compression, k)), body) };
+    });
+    const others = Promise.all(
+      parts.slice(1).map(async (items, k) => {
+        const s = streams[k + 1]!;
+        await addItems(s.pack, items, onBytes);
+        s.pack.finalize();
+      }),
+    );
+    const first = streams[0]!;
     const filling = (async () => {
-      await addEntries(pack, facts.pgdata, '', (n) => {
-        sent += n;
-        input.onProgress?.(sent);
-      });
+      await addItems(first.pack, parts[0]!, onBytes);
+      await others;
       const stop = (
         await client.query<{ lsn: string; labelfile: string; t: Date }>(
           'SELECT lsn::text AS lsn, labelfile, now() AS t FROM pg_backup_stop(false)',
         )
       ).rows[0]!;
       await entry(
-        pack,
+        first.pack,
         { name: 'backup_label', type: 'file', mode: 0o600, mtime: new Date() },
         stop.labelfile,
       );
-      pack.finalize();
+      first.pack.finalize();
       return stop;
     })();
+    const upload = Promise.all(streams.map((x) => x.upload));
     const [stop] = await Promise.all([filling, upload]);
     const endWal = walFileName(start.tli, stop.lsn, segmentSize);
     if (input.walArchived !== true) {
@@ -278,6 +349,11 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
     // and must never pick a failed one for a restore.
     Object.assign(info, { status: 'FAILED', endTime: null, endWal: null, endXlog: null, endOffset: null });
     info.error = `failure taking the backup (${(err as Error).message.replace(/[\n\r]/g, ' ')})`;
+    // No part may go on uploading (or wait for an end that never comes).
+    for (const x of streams) {
+      x.pack.destroy(err as Error);
+      x.upload.catch(() => {});
+    }
     await client.query('SELECT pg_backup_stop(false)').catch(() => {});
     throw err;
   } finally {

@@ -12,8 +12,11 @@ import tar from 'tar-stream';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { getBuffer } from '../ports/object-store.ts';
 import { type BackupInfo, parseBackupInfo } from './backup-info.ts';
-import { createDecompressor, isReadableCompression, parseTarName } from './compression.ts';
+import { type Compression, createDecompressor, isReadableCompression, parseTarName } from './compression.ts';
 import { joinKey } from './stores/destination.ts';
+
+/** Parts of a split backup restored at the same time. */
+const MAX_PARALLEL_PARTS = 4;
 
 /** Folders of PGDATA whose contents barman does not back up, but which must exist. */
 const EMPTY_FOLDERS = [
@@ -94,6 +97,10 @@ export async function restoreBaseBackup(input: RestoreInput): Promise<BackupInfo
         `PGHERD_RECOVERY_COMPRESSION: ${o.key} is compressed with ${t.compression}, which pgherd does not read (it reads gzip, lz4 and none)`,
       );
     }
+  }
+  // The parts of a split backup hold different files: they are restored at the same time.
+  const restorePart = async ({ o, t }: (typeof parts)[number]): Promise<void> => {
+    const compression = t.compression as Compression;
     const body = await store.get(o.key);
     body.on('data', (chunk: Buffer) => {
       read += chunk.length;
@@ -108,11 +115,17 @@ export async function restoreBaseBackup(input: RestoreInput): Promise<BackupInfo
     });
     await pipeline(
       body,
-      createDecompressor(t.compression),
+      createDecompressor(compression),
       extract,
       ...((input.signal ? [{ signal: input.signal }] : []) as []),
     );
-  }
+  };
+  const queue = [...parts];
+  await Promise.all(
+    Array.from({ length: Math.min(MAX_PARALLEL_PARTS, parts.length) }, async () => {
+      for (let p = queue.shift(); p !== undefined; p = queue.shift()) await restorePart(p);
+    }),
+  );
   for (const f of EMPTY_FOLDERS) await mkdir(join(input.pgdata, f), { recursive: true, mode: 0o700 });
   await chmod(input.pgdata, 0o700);
   return info;

@@ -136,7 +136,7 @@ export class BackupJobs {
       client = await this.o.connect();
       // A spread checkpoint may take minutes; the backup session must not time out.
       await client.query('SET statement_timeout = 0');
-      const total = Number(
+      let total = Number(
         (await client.query<{ b: string }>('SELECT sum(pg_database_size(oid))::text AS b FROM pg_database'))
           .rows[0]?.b ?? 0,
       );
@@ -151,6 +151,10 @@ export class BackupJobs {
         walCompression: archive.compression,
         immediateCheckpoint: data?.immediateCheckpoint === true,
         walArchived: true,
+        jobs: data?.jobs ?? 2,
+        onStart: (bytes) => {
+          total = bytes;
+        },
         onProgress: (bytes) => {
           if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
           lastProgress = Date.now();
