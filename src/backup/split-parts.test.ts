@@ -11,7 +11,13 @@ describe('splitIntoParts', () => {
   });
 
   it('puts folders and links in the first part and balances files by size, each part in path order', () => {
-    const items = [dir('base'), file('base/a', 100), file('base/b', 60), file('base/c', 50), file('global/x', 5)];
+    const items = [
+      dir('base'),
+      file('base/a', 100),
+      file('base/b', 60),
+      file('base/c', 50),
+      file('global/x', 5),
+    ];
     const parts = splitIntoParts(items, 2);
     expect(parts).toHaveLength(2);
     expect(parts[0]!.map((i) => i.header.name)).toEqual(['base', 'base/a', 'global/x']);
