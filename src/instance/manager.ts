@@ -31,6 +31,7 @@ import {
   type PrimaryLease,
   primaryLeaseOf,
 } from '../api/internal.ts';
+import { checkWalArchiveEmpty } from '../backup/catalog.ts';
 import { clusterObjectStore } from '../backup/cluster-store.ts';
 import { restoreBaseBackup } from '../backup/restore.ts';
 import { PENDING_TARGET } from '../core/failover.ts';
@@ -238,12 +239,8 @@ export class InstanceManager {
   private async firstArchiveCheck(config: WalArchiveConfig): Promise<void> {
     const marker = join(this.o.dirs.dir, CHECK_EMPTY_WAL_ARCHIVE);
     if (!existsSync(marker)) return;
-    const found = await config.store.list(`${config.serverName}/wals/`);
-    if (found.length > 0) {
-      throw new Error(
-        `PGHERD_BACKUP_ARCHIVE_NOT_EMPTY: ${config.store.location}/${config.serverName}/wals already holds WAL (${found[0]!.key} and ${found.length - 1} more), probably another cluster's; archive this cluster somewhere else (another destinationPath or serverName), or empty that folder`,
-      );
-    }
+    const refusal = await checkWalArchiveEmpty(config.store, config.serverName);
+    if (refusal !== undefined) throw new Error(`${refusal.code}: ${refusal.message}`);
     rmSync(marker, { force: true });
   }
 

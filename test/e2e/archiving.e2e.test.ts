@@ -248,7 +248,7 @@ spec:
       },
       30_000,
     );
-    expect(refused.message).toContain('PGHERD_BACKUP_ARCHIVE_NOT_EMPTY');
+    expect(refused.message).toContain('PGHERD_BACKUP_WAL_ARCHIVE_NOT_EMPTY');
     // Nothing of the intruder's was written among arch's WAL (arch itself writes nothing new
     // here: its archive_timeout is 5 minutes).
     expect(archivedSegments(join(dest, 'arch', 'wals'))).toEqual(before);
