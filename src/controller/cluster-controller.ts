@@ -195,13 +195,14 @@ export class ClusterController {
       const report = r instanceof Error ? undefined : r;
       const key = `${ns}/${i.metadata.name}`;
       const requestedAt = this.restartRequests.get(key);
-      // A request is done once PostgreSQL runs under another postmaster and reports again (a
-      // request is never repeated within 10 s, whatever the reports say meanwhile).
+      // A request is done once PostgreSQL runs under another postmaster and is ready again; one
+      // that shows no effect within 30 s may be repeated.
       if (
         requestedAt !== undefined &&
-        Date.now() - requestedAt.at > 10_000 &&
-        report?.postmasterPid !== requestedAt.postmasterPid &&
-        report?.ready === true
+        ((report?.ready === true &&
+          report.postmasterPid !== null &&
+          report.postmasterPid !== requestedAt.postmasterPid) ||
+          Date.now() - requestedAt.at > 30_000)
       ) {
         this.restartRequests.delete(key);
       }

@@ -115,6 +115,8 @@ export class WalService {
   /** Archived ahead and not yet consumed by PostgreSQL. */
   private readonly archived = new Set<string>();
   private readonly prefetching = new Map<string, Promise<boolean>>();
+  /** The next segment to prefetch for a replay in progress, or undefined. */
+  private readAhead: string | undefined;
   private failures = 0;
   private retryAt = 0;
   private checkDone = false;
@@ -151,7 +153,10 @@ export class WalService {
     });
     this.giveToPg(this.o.socketPath);
     this.server = server;
-    this.timer = setInterval(() => this.tick(), POLL_MS);
+    this.timer = setInterval(() => {
+      this.tick();
+      this.topUpRestore();
+    }, POLL_MS);
   }
 
   async stop(): Promise<void> {
@@ -189,7 +194,10 @@ export class WalService {
     this.archive = archive;
     this.archiveError = typeof input.archive === 'string' ? input.archive : undefined;
     this.archiving = input.isCurrentPrimary && archive !== undefined;
-    if (input.restore?.key !== this.restore?.key) this.clearRestoreSpool();
+    if (input.restore?.key !== this.restore?.key) {
+      this.clearRestoreSpool();
+      this.readAhead = undefined;
+    }
     this.restore = input.restore;
   }
 
@@ -375,7 +383,11 @@ export class WalService {
     try {
       const pending = this.prefetching.get(name);
       const found = pending !== undefined ? await pending : await this.fetch(name, config);
-      if (found) this.prefetchAfter(name, config);
+      if (found) {
+        // Replay goes on from here: keep maxParallel segments ahead of it from now on.
+        this.readAhead = nextSegmentName(name, this.segmentSize);
+        this.topUpRestore();
+      }
       const spooled = join(this.o.restoreSpool, name);
       if (!found || !existsSync(spooled)) return { ok: false, missing: true };
       renameSync(spooled, destination);
@@ -397,15 +409,33 @@ export class WalService {
     return p;
   }
 
-  /** Downloads the next maxParallel - 1 segments into the spool, where `mv` finds them. */
-  private prefetchAfter(name: string, config: WalArchiveConfig): void {
-    let next: string | undefined = name;
-    for (let i = 1; i < config.maxParallel; i++) {
-      next = next === undefined ? undefined : nextSegmentName(next, this.segmentSize);
-      if (next === undefined) return;
-      if (this.prefetching.has(next) || existsSync(join(this.o.restoreSpool, next))) continue;
-      this.fetch(next, config).catch((err: unknown) =>
-        this.o.log.debug({ wal: next, err }, 'prefetching WAL failed; it is fetched on demand'),
+  /**
+   * Keeps up to maxParallel segments after the last one PostgreSQL asked for downloaded or
+   * downloading, as it consumes them (a `mv` that the service only sees as a file gone from
+   * the spool). Stops at the first segment the archive does not have (its end).
+   */
+  private topUpRestore(): void {
+    const config = this.restore;
+    if (config === undefined || this.readAhead === undefined) return;
+    const spooled = this.listDir(this.o.restoreSpool).filter(isWalName);
+    let inFlight = spooled.length + this.prefetching.size;
+    let guard = 0;
+    while (this.readAhead !== undefined && inFlight < Math.max(1, config.maxParallel) && guard++ < 64) {
+      const name = this.readAhead;
+      this.readAhead = nextSegmentName(name, this.segmentSize);
+      if (this.prefetching.has(name) || spooled.includes(name)) continue;
+      inFlight++;
+      this.fetch(name, config).then(
+        (found) => {
+          if (!found) {
+            // The end of the archive (for now): the next slow-path request starts again.
+            this.readAhead = undefined;
+            return;
+          }
+          this.topUpRestore();
+        },
+        (err: unknown) =>
+          this.o.log.debug({ wal: name, err }, 'prefetching WAL failed; it is fetched on demand'),
       );
     }
   }

@@ -43,7 +43,8 @@ function call(
           body += c;
         });
         res.on('end', () => {
-          if (res.statusCode !== 200) {
+          // 202: accepted (a restart happens in the manager's loop).
+          if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) {
             reject(new Error(`${instance.metadata.name}: HTTP ${res.statusCode}: ${body.slice(0, 200)}`));
             return;
           }
