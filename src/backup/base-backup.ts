@@ -89,6 +89,19 @@ export function walFileName(timeline: number, lsn: string, segmentSize: number):
   return `${hex(BigInt(timeline))}${hex(seg / perLog)}${hex(seg % perLog)}`;
 }
 
+/** The WAL file holding the byte just before `lsn` (PostgreSQL's XLByteToPrevSeg). */
+export function walFileNameBefore(timeline: number, lsn: string, segmentSize: number): string {
+  const [hi, lo] = lsn.split('/').map((x) => BigInt(`0x${x}`)) as [bigint, bigint];
+  const pos = (hi << 32n) | lo;
+  if (pos === 0n) return walFileName(timeline, lsn, segmentSize);
+  const before = pos - 1n;
+  return walFileName(
+    timeline,
+    `${(before >> 32n).toString(16).toUpperCase()}/${(before & 0xffffffffn).toString(16).toUpperCase()}`,
+    segmentSize,
+  );
+}
+
 /** Every WAL file name from `first` to `last` inclusive, on one timeline. */
 export function walRange(first: string, last: string, segmentSize: number): string[] {
   const tli = first.slice(0, 8);
@@ -101,10 +114,13 @@ export function walRange(first: string, last: string, segmentSize: number): stri
 }
 
 /** Streams exactly `size` bytes of a file that may change while it is read (zero-padded or cut). */
+/** Large reads: PGDATA files are up to 1 GiB, and every chunk costs a trip through the tar and compressor. */
+const READ_CHUNK = 1 << 20;
+
 async function* exactly(path: string, size: number): AsyncGenerator<Buffer> {
   let sent = 0;
   try {
-    for await (const chunk of createReadStream(path)) {
+    for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK })) {
       const b = chunk as Buffer;
       const take = Math.min(b.length, size - sent);
       if (take > 0) yield b.subarray(0, take);
@@ -328,7 +344,10 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
     })();
     const upload = Promise.all(streams.map((x) => x.upload));
     const [stop] = await Promise.all([filling, upload]);
-    const endWal = walFileName(start.tli, stop.lsn, segmentSize);
+    // The last byte the backup needs is just before the stop LSN (pg_walfile_name's rule): a
+    // stop exactly at a segment boundary needs the previous segment, not the next, empty one,
+    // which might not be archived for as long as archive_timeout.
+    const endWal = walFileNameBefore(start.tli, stop.lsn, segmentSize);
     if (input.walArchived !== true) {
       // The WAL from the start to the end of the backup, so that it restores on its own.
       for (const wal of walRange(walFileName(start.tli, start.lsn, segmentSize), endWal, segmentSize)) {

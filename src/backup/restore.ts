@@ -159,7 +159,10 @@ async function writeEntry(root: string, header: tar.Headers, stream: NodeJS.Read
     case 'file':
     case 'contiguous-file':
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      await pipeline(stream as unknown as NodeJS.ReadableStream, createWriteStream(path, { mode }));
+      await pipeline(
+        stream as unknown as NodeJS.ReadableStream,
+        createWriteStream(path, { mode, highWaterMark: 1 << 20 }),
+      );
       return;
     default:
       stream.resume();

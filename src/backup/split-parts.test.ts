@@ -29,3 +29,14 @@ describe('splitIntoParts', () => {
     expect(splitIntoParts([dir('base')], 4)).toEqual([[dir('base')]]);
   });
 });
+
+describe('walFileNameBefore', () => {
+  it('names the segment of the byte before the LSN (pg_walfile_name)', async () => {
+    const { walFileName, walFileNameBefore } = await import('./base-backup.ts');
+    const seg = 16 * 1024 * 1024;
+    expect(walFileName(1, '0/5000000', seg)).toBe('000000010000000000000005');
+    expect(walFileNameBefore(1, '0/5000000', seg)).toBe('000000010000000000000004');
+    expect(walFileNameBefore(1, '0/5000028', seg)).toBe('000000010000000000000005');
+    expect(walFileNameBefore(2, '1/0', seg)).toBe('0000000200000000000000FF');
+  });
+});

@@ -5,8 +5,7 @@
  * lz4 with barman ≥3.12 and python3-lz4), and one archived by barman-cloud-wal-archive
  * (none, gzip, lz4) restores with pgherd.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { getBuffer, type ObjectStore } from '../ports/object-store.ts';
 import {
@@ -40,12 +39,6 @@ export function walKey(serverName: string, walName: string): string {
   return joinKey(serverName, 'wals', walName.slice(0, 16), walName);
 }
 
-async function readAll(path: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of createReadStream(path)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /**
  * Archives one WAL file (PostgreSQL's %p) under its name. An object already there is left as
  * it is (PostgreSQL retries an archive_command whose answer it did not see).
@@ -59,7 +52,7 @@ export async function archiveWal(
 ): Promise<{ key: string; bytes: number; skipped: boolean }> {
   const key = walKey(serverName, walName) + walSuffix(compression);
   if ((await store.head(key)) !== undefined) return { key, bytes: 0, skipped: true };
-  const raw = await readAll(path);
+  const raw = await readFile(path);
   const body = await compressBuffer(raw, compression, 'wal');
   await store.put(key, body);
   return { key, bytes: body.length, skipped: false };

@@ -19,7 +19,7 @@ import { planRollingUpdate, type RollingInstance } from '../core/rolling-update.
 import { type ObservedInstance, planTopology, type TopologyAction } from '../core/topology.ts';
 import type { InstanceReport } from '../instance/contract.ts';
 import type { InstanceClient, InstanceRuntime } from '../ports/instance-runtime.ts';
-import { type Store, updateWithRetry } from '../ports/store.ts';
+import { type Store, type StoredObject, updateWithRetry } from '../ports/store.ts';
 import {
   type CertificatePolicy,
   ensureCertificateSecrets,
@@ -442,6 +442,16 @@ export class ClusterController {
       }
     }
     await runtime.destroyClusterData(ns, name);
+    // What the Kubernetes garbage collector would remove with the Cluster: Backup objects it
+    // owns (ScheduledBackup backupOwnerReference: cluster). The backups in the object store
+    // stay; only retention deletes those.
+    for (const b of store.list<
+      StoredObject & { metadata: { ownerReferences?: Array<{ kind: string; name: string }> } }
+    >('Backup', ns)) {
+      if (b.metadata.ownerReferences?.some((o) => o.kind === 'Cluster' && o.name === name)) {
+        store.delete('Backup', ns, b.metadata.name);
+      }
+    }
     store.delete('Cluster', ns, name);
     log.info('cluster deleted: instances stopped, data removed');
   }

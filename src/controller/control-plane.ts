@@ -43,6 +43,30 @@ import { type Store, type StoredObject, updateWithRetry } from '../ports/store.t
 import { lsnDiff } from '../postgres/lsn.ts';
 import { DELETION_ANNOTATION } from './cluster-controller.ts';
 
+/** Every Secret a Cluster reads: credentials, certificates, object-store credentials and CAs. */
+function secretsUsedBy(c: ClusterResource): Set<string> {
+  const names = new Set<string>();
+  const add = (n: string | undefined): void => {
+    if (n !== undefined) names.add(n);
+  };
+  add(c.spec.bootstrap?.initdb?.secret?.name);
+  add(c.spec.bootstrap?.recovery?.secret?.name);
+  add(c.spec.superuserSecret?.name);
+  for (const v of Object.values(c.spec.certificates ?? {})) if (typeof v === 'string') add(v);
+  const stores = [
+    c.spec.backup?.barmanObjectStore,
+    ...(c.spec.externalClusters ?? []).map((e) => e.barmanObjectStore),
+  ];
+  for (const os of stores) {
+    if (os === undefined) continue;
+    add(os.endpointCA?.name);
+    const creds = os.s3Credentials;
+    for (const ref of [creds?.accessKeyId, creds?.secretAccessKey, creds?.region, creds?.sessionToken])
+      add(ref?.name);
+  }
+  return names;
+}
+
 /** Kinds `get` understands, with their aliases (as kubectl). */
 const KIND_ALIASES: Record<string, string> = {
   cluster: 'Cluster',
@@ -250,12 +274,7 @@ export function createControlPlane(d: ControlPlaneDeps): ControlPlane {
     if (k === 'Secret') {
       const users = store
         .list<ClusterResource>('Cluster', namespace)
-        .filter(
-          (c) =>
-            c.spec.bootstrap?.initdb?.secret?.name === name ||
-            c.spec.superuserSecret?.name === name ||
-            Object.values(c.spec.certificates ?? {}).includes(name),
-        );
+        .filter((c) => secretsUsedBy(c).has(name));
       if (users.length > 0) {
         throw new ControlPlaneError(
           `secret "${name}" is used by cluster ${users.map((c) => c.metadata.name).join(', ')}; delete the cluster first`,

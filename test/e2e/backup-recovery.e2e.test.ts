@@ -236,6 +236,9 @@ spec:
       `${recoveryCluster('nobackup', '      backup:\n        name: does-not-exist\n')}---\n${recoveryCluster(
         'tooearly',
         '      backup:\n        name: first\n      recoveryTarget:\n        targetTime: "2020-01-01 00:00:00+00"\n',
+      )}---\n${recoveryCluster(
+        'toolate',
+        '      backup:\n        name: first\n      recoveryTarget:\n        targetTime: "2099-01-01 00:00:00+00"\n',
       )}`,
     );
     await pgherdOk(home, ['apply', '-f', join(home, 'bad.yaml')]);
@@ -249,6 +252,9 @@ spec:
         60_000,
       );
     expect(await reasonOf('nobackup', 'PGHERD_RECOVERY_NO_BACKUP')).toContain('does-not-exist');
+    expect(await reasonOf('toolate', 'PGHERD_RECOVERY_TARGET_NOT_REACHED')).toContain(
+      'ends before the recovery target',
+    );
     expect(await reasonOf('tooearly', 'PGHERD_RECOVERY_TARGET_TOO_EARLY')).toContain(
       'first recoverability point',
     );

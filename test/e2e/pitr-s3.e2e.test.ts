@@ -97,6 +97,10 @@ ${objectStore('s3://pitr/db', '      wal:\n        compression: gzip\n        ma
       credentials: s3.credentials,
     });
     const keys = (await store.list(`s3src/base/${backupId}/`)).map((o) => o.key);
+    // The credentials cannot be deleted while a cluster uses them.
+    const del = await pgherd(home, ['delete', 'secret', 's3']);
+    expect(del.code).toBe(1);
+    expect(del.stderr).toContain('used by cluster s3src');
     expect(keys).toEqual(
       expect.arrayContaining([`s3src/base/${backupId}/backup.info`, `s3src/base/${backupId}/data.tar.lz4`]),
     );

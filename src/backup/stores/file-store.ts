@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type ObjectInfo, type ObjectStore, ObjectStoreError } from '../../ports/object-store.ts';
 
@@ -41,15 +41,23 @@ export class FileObjectStore implements ObjectStore {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      await pipeline(
-        Buffer.isBuffer(body) ? Readable.from([body]) : body,
-        createWriteStream(tmp, { mode: 0o600 }),
-      );
-      const fh = await open(tmp, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
+      if (Buffer.isBuffer(body)) {
+        // A WAL file or backup.info: one write and one fsync on the same handle.
+        const fh = await open(tmp, 'wx', 0o600);
+        try {
+          await fh.writeFile(body);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      } else {
+        await pipeline(body, createWriteStream(tmp, { mode: 0o600, highWaterMark: 1 << 20 }));
+        const fh = await open(tmp, 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
       }
       await rename(tmp, path);
     } catch (err) {
@@ -65,7 +73,7 @@ export class FileObjectStore implements ObjectStore {
     } catch {
       throw new ObjectStoreError('not-found', `${this.location}/${key} does not exist`);
     }
-    return createReadStream(path);
+    return createReadStream(path, { highWaterMark: 1 << 20 });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
