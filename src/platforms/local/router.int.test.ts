@@ -69,6 +69,25 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * `n` distinct ports nobody listens on right now: all held open until each is known, so the
+ * kernel cannot hand the same port out twice (it did once in CI: -rw and -r got one port, and
+ * -rw clients were answered by the -r round robin).
+ */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  await Promise.all(
+    servers.map((s) => new Promise<void>((resolve) => s.listen({ host: '127.0.0.1', port: 0 }, resolve))),
+  );
+  const ports = servers.map((s) => {
+    const address = s.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    return address.port;
+  });
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
 /** A client connection through the router, as psql would hold one. */
 interface Client {
   /**
@@ -222,7 +241,8 @@ describe('the local router', () => {
     store.create(instance('pg', 2, pgs[1]!.port, 'replica', true));
     store.create(instance('pg', 3, pgs[2]!.port, 'replica', true));
     store.create(instance('pg', 4, pgs[3]!.port, 'replica', false));
-    ports = { rw: await freePort(), ro: await freePort(), r: await freePort() };
+    const [rw, ro, r] = (await freePorts(3)) as [number, number, number];
+    ports = { rw, ro, r };
     for (const role of ['rw', 'ro', 'r'] as const) store.create(service('pg', role, ports[role]));
     router = new Router({ store, logger: pino({ level: 'silent' }), pollMs: 20 });
     await router.start();
