@@ -4,6 +4,7 @@
  * CloudNativePG's rules for picking one (cloudnative-pg/barman-cloud pkg/catalog/catalog.go).
  * Reading is in listBackups / walSegmentsIn / checkWalArchiveEmpty; the rules are pure.
  */
+import { parseTargetTime as parseManifestTargetTime } from '../api/index.ts';
 import { getBuffer, type ObjectStore, ObjectStoreError } from '../ports/object-store.ts';
 import { compareLsn } from '../postgres/lsn.ts';
 import { type BackupInfo, type DoneBackupInfo, isDoneBackup, parseBackupInfo } from './backup-info.ts';
@@ -210,36 +211,17 @@ function describeIds(list: readonly CatalogBackup[]): string {
 }
 
 /**
- * Parses a recoveryTarget.targetTime as CNPG does (machinery types.ParseTargetTime: lib/pq's
- * PostgreSQL timestamp, RFC 3339 with or without fraction, or `YYYY-MM-DDTHH:MM:SS`); a time
- * without a zone is UTC.
+ * Parses a recoveryTarget.targetTime as CNPG does, with the manifest validator's parser
+ * (src/api/cluster/recovery-target.ts); a time without a zone is UTC. Throws on a bad one.
  */
 export function parseTargetTime(text: string): Date {
-  const m =
-    /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?)?$/.exec(
-      text.trim(),
-    );
-  if (m === null) {
+  const t = parseManifestTargetTime(text);
+  if (t === undefined) {
     throw new Error(
       `targetTime "${text}" is not a time CNPG accepts (such as 2026-11-26 12:00:00+00 or 2026-11-26T12:00:00Z)`,
     );
   }
-  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
-  let t = Date.UTC(
-    Number(m[1]),
-    Number(m[2]) - 1,
-    Number(m[3]),
-    Number(m[4]),
-    Number(m[5]),
-    Number(m[6]),
-    ms,
-  );
-  if (m[9] !== undefined) {
-    const offset = (Number(m[10]) * 3600 + Number(m[11] ?? 0) * 60 + Number(m[12] ?? 0)) * 1000;
-    t -= m[9] === '+' ? offset : -offset;
-  }
-  if (Number.isNaN(t)) throw new Error(`targetTime "${text}" is not a valid time`);
-  return new Date(t);
+  return t;
 }
 
 /**

@@ -20,8 +20,7 @@ export interface BarmanStoreSpec extends StoreLocation {
 
 /** The cluster's own archive (spec.backup.barmanObjectStore), or undefined. */
 export function clusterObjectStore(cluster: ClusterResource): BarmanStoreSpec | undefined {
-  const backup = (cluster.spec as { backup?: { barmanObjectStore?: BarmanStoreSpec } }).backup;
-  return backup?.barmanObjectStore;
+  return cluster.spec.backup?.barmanObjectStore;
 }
 
 /** barman's serverName: the field, else the cluster's name (as CNPG). */

@@ -3,20 +3,8 @@
  * `<cluster>-<YYYYMMDDHHMMSS>` and, unless told not to, follows it to the end with its
  * progress, exiting non-zero when it fails.
  */
-import type { StoredObject } from '../ports/store.ts';
+import type { BackupResource } from '../api/index.ts';
 import { type CliContext, UserError } from './context.ts';
-
-interface BackupView extends StoredObject {
-  status?: {
-    phase?: string;
-    error?: string;
-    backupId?: string;
-    beginWal?: string;
-    endWal?: string;
-    instanceID?: { podName?: string };
-    progress?: { bytesDone: number; bytesTotal: number };
-  };
-}
 
 export interface BackupOptions {
   target?: string | undefined;
@@ -34,13 +22,14 @@ export function defaultBackupName(cluster: string, now: Date): string {
     .replace(/\.\d+Z$/, '')}`;
 }
 
-function describe(b: BackupView): string {
+function describe(b: BackupResource): string {
   const s = b.status ?? {};
   const where = s.instanceID?.podName !== undefined ? ` on ${s.instanceID.podName}` : '';
-  const p = s.progress;
+  const done = s.progress?.bytesDone ?? 0;
+  const total = s.progress?.bytesTotal ?? 0;
   const pct =
-    p !== undefined && p.bytesTotal > 0 && s.phase === 'running'
-      ? ` ${Math.min(100, Math.floor((100 * p.bytesDone) / p.bytesTotal))}% (${(p.bytesDone / 1048576).toFixed(0)} of ${(p.bytesTotal / 1048576).toFixed(0)} MB)`
+    total > 0 && s.phase === 'running'
+      ? ` ${Math.min(100, Math.floor((100 * done) / total))}% (${(done / 1048576).toFixed(0)} of ${(total / 1048576).toFixed(0)} MB)`
       : '';
   const why = s.error !== undefined && s.phase !== 'failed' ? `: ${s.error}` : '';
   return `${s.phase ?? 'new'}${where}${pct}${why}`;
@@ -70,7 +59,7 @@ export async function backupCommand(ctx: CliContext, cluster: string, o: BackupO
   const started = Date.now();
   let last = '';
   for (;;) {
-    const [b] = (await cp.get('backup', ctx.namespace, name)) as BackupView[];
+    const [b] = (await cp.get('backup', ctx.namespace, name)) as BackupResource[];
     const line = b === undefined ? 'gone' : describe(b);
     if (line !== last) {
       ctx.io.progress(`backup/${name}: ${line}`);

@@ -1,4 +1,5 @@
 /** `pgherd status CLUSTER`: what `kubectl cnpg status` shows that applies here. */
+import type { ClusterSpec } from '../api/index.ts';
 import type { ClusterView } from '../ports/control-plane.ts';
 import type { CliContext } from './context.ts';
 import { table, toJson } from './output.ts';
@@ -53,7 +54,7 @@ export function renderStatus(v: ClusterView): string {
       .slice(1)
       .join('\n'),
   );
-  const backup = (c.spec as { backup?: { barmanObjectStore?: { destinationPath: string } } }).backup;
+  const backup = (c.spec as Partial<ClusterSpec>).backup;
   if (backup?.barmanObjectStore !== undefined) {
     // CNPG's "Continuous Backup status".
     const conditions = (s['conditions'] ?? []) as Array<{ type: string; status: string; message: string }>;

@@ -11,42 +11,19 @@
  *   (seconds first), once at creation when `immediate`, never while `suspend`.
  */
 import type { Logger } from 'pino';
-import type { ClusterResource } from '../api/index.ts';
+import {
+  type BackupResource,
+  type ClusterResource,
+  type ScheduledBackupResource,
+  scheduledBackupName,
+} from '../api/index.ts';
 import { type InstanceResource, isClusterInitialized } from '../api/internal.ts';
 import { firstRecoverabilityPoint, lastSuccessfulBackup, listBackups } from '../backup/catalog.ts';
 import { enforceRetentionPolicy, parseRetentionPolicy } from '../backup/retention.ts';
 import { nextRun } from '../lib/cron.ts';
 import type { InstanceRuntime } from '../ports/instance-runtime.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
-import { type Store, type StoredObject, updateWithRetry } from '../ports/store.ts';
-
-/** The fields of a Backup the control plane reads and writes. */
-interface BackupObject extends StoredObject {
-  spec: { cluster: { name: string }; target?: string | undefined; method?: string | undefined };
-  status?: {
-    phase?: string;
-    backupId?: string;
-    serverName?: string;
-    error?: string;
-    startedAt?: string;
-    stoppedAt?: string;
-    instanceID?: { podName: string; sessionID?: string };
-    [k: string]: unknown;
-  };
-}
-
-interface ScheduledBackupObject extends StoredObject {
-  spec: {
-    schedule: string;
-    cluster: { name: string };
-    immediate?: boolean | undefined;
-    suspend?: boolean | undefined;
-    backupOwnerReference?: string | undefined;
-    target?: string | undefined;
-    method?: string | undefined;
-  };
-  status?: { lastCheckTime?: string; lastScheduleTime?: string; nextScheduleTime?: string };
-}
+import { type Store, updateWithRetry } from '../ports/store.ts';
 
 export interface BackupControllerDeps {
   store: Store;
@@ -60,14 +37,6 @@ export interface BackupControllerDeps {
 const ACTIVE = new Set(['started', 'running', 'finalizing', 'walArchivingFailing']);
 /** A backup not picked up by its instance within this time fails. */
 const PICKUP_TIMEOUT_MS = 60_000;
-
-/** `YYYYMMDDHHMMSS` in UTC: the suffix of scheduled Backup names (CNPG's). */
-export function scheduledBackupSuffix(d: Date): string {
-  return d
-    .toISOString()
-    .replace(/[-:T]/g, '')
-    .replace(/\.\d+Z$/, '');
-}
 
 /** How often the catalog of each cluster is read again (retention, recoverability) without a new backup. */
 const CATALOG_EVERY_MS = 5 * 60_000;
@@ -102,8 +71,7 @@ export class BackupController {
    */
   private async catalog(cluster: ClusterResource, now: Date): Promise<void> {
     const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
-    const spec = (cluster.spec as { backup?: { barmanObjectStore?: unknown; retentionPolicy?: string } })
-      .backup;
+    const spec = cluster.spec.backup;
     if (spec?.barmanObjectStore === undefined || !isClusterInitialized(cluster)) {
       this.catalogSeen.delete(key);
       return;
@@ -173,7 +141,7 @@ export class BackupController {
   /** Backups whose data retention removed say so (CNPG keeps the objects; they no longer restore). */
   private markDeletedBackups(cluster: ClusterResource, backupIds: string[]): void {
     const gone = new Set(backupIds);
-    for (const b of this.d.store.list<BackupObject>('Backup', cluster.metadata.namespace)) {
+    for (const b of this.d.store.list<BackupResource>('Backup', cluster.metadata.namespace)) {
       if (b.spec.cluster.name !== cluster.metadata.name || !gone.has(b.status?.backupId ?? '')) continue;
       this.setStatus(b, (s) => {
         s['deletedByRetention'] = true;
@@ -183,14 +151,14 @@ export class BackupController {
   }
 
   private async tickBackups(now: Date): Promise<void> {
-    for (const sb of this.d.store.list<ScheduledBackupObject>('ScheduledBackup')) {
+    for (const sb of this.d.store.list<ScheduledBackupResource>('ScheduledBackup')) {
       try {
         this.schedule(sb, now);
       } catch (err) {
         this.d.logger.error({ err, scheduledBackup: sb.metadata.name }, 'scheduled backup failed');
       }
     }
-    const backups = this.d.store.list<BackupObject>('Backup');
+    const backups = this.d.store.list<BackupResource>('Backup');
     for (const b of backups) {
       try {
         await this.reconcile(b, now);
@@ -203,8 +171,8 @@ export class BackupController {
     }
   }
 
-  private setStatus(b: BackupObject, change: (s: NonNullable<BackupObject['status']>) => void): void {
-    updateWithRetry<BackupObject>(this.d.store, 'Backup', b.metadata.namespace, b.metadata.name, (x) => {
+  private setStatus(b: BackupResource, change: (s: NonNullable<BackupResource['status']>) => void): void {
+    updateWithRetry<BackupResource>(this.d.store, 'Backup', b.metadata.namespace, b.metadata.name, (x) => {
       const s = { ...(x.status ?? {}) };
       change(s);
       x.status = s;
@@ -212,7 +180,7 @@ export class BackupController {
     });
   }
 
-  private fail(b: BackupObject, error: string, now: Date): void {
+  private fail(b: BackupResource, error: string, now: Date): void {
     this.d.logger.error({ backup: b.metadata.name }, `backup ${b.metadata.name} failed: ${error}`);
     this.setStatus(b, (s) => {
       s.phase = 'failed';
@@ -221,7 +189,7 @@ export class BackupController {
     });
   }
 
-  private async reconcile(b: BackupObject, now: Date): Promise<void> {
+  private async reconcile(b: BackupResource, now: Date): Promise<void> {
     const phase = b.status?.phase;
     if (phase === 'completed' || phase === 'failed') return;
     const ns = b.metadata.namespace;
@@ -230,7 +198,7 @@ export class BackupController {
       this.fail(b, `cluster ${b.spec.cluster.name} does not exist in namespace ${ns}`, now);
       return;
     }
-    const backup = (cluster.spec as { backup?: { barmanObjectStore?: unknown; target?: string } }).backup;
+    const backup = cluster.spec.backup;
     if (backup?.barmanObjectStore === undefined) {
       this.fail(
         b,
@@ -245,7 +213,7 @@ export class BackupController {
     if (phase === undefined || phase === 'pending') {
       // Read afresh: a backup of this cluster may have been started earlier in this pass.
       const busy = this.d.store
-        .list<BackupObject>('Backup', ns)
+        .list<BackupResource>('Backup', ns)
         .some(
           (o) =>
             o.metadata.name !== b.metadata.name &&
@@ -326,7 +294,7 @@ export class BackupController {
   }
 
   /** Removes the objects of a backup that never wrote its backup.info. */
-  private async removePartial(cluster: ClusterResource, b: BackupObject): Promise<void> {
+  private async removePartial(cluster: ClusterResource, b: BackupResource): Promise<void> {
     const id = b.status?.backupId;
     if (id === undefined) return;
     const opened = this.d.openStore(cluster);
@@ -345,7 +313,7 @@ export class BackupController {
     }
   }
 
-  private schedule(sb: ScheduledBackupObject, now: Date): void {
+  private schedule(sb: ScheduledBackupResource, now: Date): void {
     const { namespace, name } = sb.metadata;
     const status = sb.status ?? {};
     if (sb.spec.suspend === true) return;
@@ -356,7 +324,7 @@ export class BackupController {
     if (!first && !due) return;
     if (due) this.createScheduled(sb, now);
     const next = nextRun(sb.spec.schedule, now);
-    updateWithRetry<ScheduledBackupObject>(this.d.store, 'ScheduledBackup', namespace, name, (x) => {
+    updateWithRetry<ScheduledBackupResource>(this.d.store, 'ScheduledBackup', namespace, name, (x) => {
       x.status = {
         ...x.status,
         lastCheckTime: now.toISOString(),
@@ -367,7 +335,7 @@ export class BackupController {
     });
   }
 
-  private createScheduled(sb: ScheduledBackupObject, now: Date): void {
+  private createScheduled(sb: ScheduledBackupResource, now: Date): void {
     const { namespace, name } = sb.metadata;
     const owner = sb.spec.backupOwnerReference ?? 'none';
     const ownerRef =
@@ -386,7 +354,7 @@ export class BackupController {
       apiVersion: 'postgresql.cnpg.io/v1',
       kind: 'Backup',
       metadata: {
-        name: `${name}-${scheduledBackupSuffix(now)}`,
+        name: scheduledBackupName(sb, now),
         namespace,
         labels: { 'cnpg.io/scheduled-backup': name, 'cnpg.io/cluster': sb.spec.cluster.name },
         ...(ownerRef !== undefined ? { ownerReferences: [ownerRef] } : {}),

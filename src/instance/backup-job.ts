@@ -13,39 +13,13 @@
 
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { ClusterResource } from '../api/index.ts';
+import type { BackupResource, BackupStatus, ClusterResource } from '../api/index.ts';
 import { backupIdFor, takeBaseBackup } from '../backup/base-backup.ts';
 import { clusterObjectStore } from '../backup/cluster-store.ts';
 import type { Compression } from '../backup/compression.ts';
 import { walKey } from '../backup/wal.ts';
-import { type Store, type StoredObject, updateWithRetry } from '../ports/store.ts';
+import { type Store, updateWithRetry } from '../ports/store.ts';
 import type { WalArchiveConfig } from './wal-service.ts';
-
-/** What the manager reads and writes of a Backup (api/backup has the full schema). */
-export interface BackupObject extends StoredObject {
-  spec: { cluster: { name: string }; target?: string | undefined; method?: string | undefined };
-  status?: BackupJobStatus;
-}
-
-export interface BackupJobStatus {
-  phase?: string;
-  backupId?: string;
-  backupName?: string;
-  destinationPath?: string;
-  serverName?: string;
-  method?: string;
-  online?: boolean;
-  beginWal?: string;
-  endWal?: string;
-  beginLSN?: string;
-  endLSN?: string;
-  startedAt?: string;
-  stoppedAt?: string;
-  error?: string;
-  instanceID?: { podName: string; sessionID?: string };
-  progress?: { bytesDone: number; bytesTotal: number };
-  [k: string]: unknown;
-}
 
 export interface BackupJobsOptions {
   store: Store;
@@ -74,7 +48,7 @@ export class BackupJobs {
   /** Starts a backup assigned to this instance, if any and none runs. Cheap; every pass. */
   poll(cluster: ClusterResource, isPrimary: boolean): void {
     const backups = this.o.store
-      .list<BackupObject>('Backup', this.o.namespace)
+      .list<BackupResource>('Backup', this.o.namespace)
       .filter((b) => b.spec.cluster.name === this.o.cluster);
     if (this.running === undefined) {
       const mine = backups.find(
@@ -90,8 +64,8 @@ export class BackupJobs {
     if (isPrimary) void this.helpStandbyBackups(backups);
   }
 
-  private update(name: string, change: (s: BackupJobStatus) => void): void {
-    updateWithRetry<BackupObject>(this.o.store, 'Backup', this.o.namespace, name, (b) => {
+  private update(name: string, change: (s: BackupStatus) => void): void {
+    updateWithRetry<BackupResource>(this.o.store, 'Backup', this.o.namespace, name, (b) => {
       const status = { ...(b.status ?? {}) };
       change(status);
       b.status = status;
@@ -238,7 +212,7 @@ export class BackupJobs {
    * On the primary: a backup taken from a standby waits for its end segment, which the
    * primary is still writing; switch to the next one so it is archived now.
    */
-  private async helpStandbyBackups(backups: BackupObject[]): Promise<void> {
+  private async helpStandbyBackups(backups: BackupResource[]): Promise<void> {
     const waiting = backups.filter(
       (b) =>
         (b.status?.phase === 'finalizing' || b.status?.phase === 'walArchivingFailing') &&

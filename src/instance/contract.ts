@@ -37,6 +37,17 @@ export interface ReplicationInfo {
   syncPriority: number;
 }
 
+/** WAL archiving as an instance manager sees it (the WAL service's own figures). */
+export interface ArchiverStats {
+  lastArchivedWal: string | null;
+  lastArchivedAt: string | null;
+  lastFailedWal: string | null;
+  lastFailedAt: string | null;
+  lastError: string | null;
+  /** Files PostgreSQL marked ready and the manager has not archived yet. */
+  pendingFiles: number;
+}
+
 /** What GET /pg/status returns (CNPG's PostgresqlStatus, in camelCase). */
 export interface InstanceReport {
   instance: string;
@@ -66,14 +77,7 @@ export interface InstanceReport {
    * WAL archiving as this instance's manager sees it (CNPG reports pg_stat_archiver): the
    * last archived and failed files, the last error, and how many ready files wait.
    */
-  archiving?: {
-    lastArchivedWal: string | null;
-    lastArchivedAt: string | null;
-    lastFailedWal: string | null;
-    lastFailedAt: string | null;
-    lastError: string | null;
-    pendingFiles: number;
-  };
+  archiving?: ArchiverStats;
   /** Set while this primary's PostgreSQL is down awaiting the control plane's decision: why. */
   primaryLost?: string;
   error?: string;

@@ -4,7 +4,7 @@
  * backup to restore (the one named, or the latest completed one that ends before a time or
  * LSN target), and what PostgreSQL's refusals mean for the user.
  */
-import type { ClusterResource, SecretResource } from '../api/index.ts';
+import type { BackupResource, ClusterResource, RecoveryBootstrap, SecretResource } from '../api/index.ts';
 import { formatTargetTime, parseTargetTime } from '../api/index.ts';
 import type { DoneBackupInfo } from '../backup/backup-info.ts';
 import { chooseBackupForTarget, firstRecoverabilityPoint, listBackups } from '../backup/catalog.ts';
@@ -13,22 +13,14 @@ import type { Store } from '../ports/store.ts';
 import type { RecoveryTargetInput } from '../postgres/configuration.ts';
 import { compareLsn } from '../postgres/lsn.ts';
 import { walArchiveConfig } from './archiving.ts';
-import type { BackupObject } from './backup-job.ts';
 import type { WalArchiveConfig } from './wal-service.ts';
 
-/** CNPG's BootstrapRecovery, as far as pgherd reads it. */
-export interface RecoverySpec {
-  source?: string | undefined;
-  backup?: { name: string } | undefined;
-  recoveryTarget?: (RecoveryTargetInput & { backupID?: string | undefined }) | undefined;
-  database?: string | undefined;
-  owner?: string | undefined;
-  secret?: { name: string } | undefined;
-}
+/** CNPG's BootstrapRecovery (the API's type). */
+export type RecoverySpec = RecoveryBootstrap;
 
 /** The cluster's bootstrap.recovery, or undefined (initdb). */
 export function recoverySpecOf(cluster: ClusterResource): RecoverySpec | undefined {
-  return (cluster.spec.bootstrap as { recovery?: RecoverySpec } | undefined)?.recovery;
+  return cluster.spec.bootstrap.recovery;
 }
 
 export interface RecoveryPlan {
@@ -49,7 +41,7 @@ function recoveryStore(
 ): { location: BarmanStoreSpec; serverName: string; backupId?: string | undefined; from: string } {
   const ns = cluster.metadata.namespace;
   if (spec.backup !== undefined) {
-    const b = store.get<BackupObject>('Backup', ns, spec.backup.name);
+    const b = store.get<BackupResource>('Backup', ns, spec.backup.name);
     if (b === undefined) {
       throw new Error(
         `PGHERD_RECOVERY_NO_BACKUP: bootstrap.recovery.backup.name: Backup "${spec.backup.name}" does not exist in namespace ${ns}`,
@@ -60,7 +52,7 @@ function recoveryStore(
         `PGHERD_RECOVERY_BACKUP_NOT_COMPLETED: Backup "${spec.backup.name}" is ${b.status?.phase ?? 'not started'}${b.status?.error ? ` (${b.status.error})` : ''}; recover from a completed backup`,
       );
     }
-    const s = b.status as BackupObject['status'] & {
+    const s = b.status as BackupResource['status'] & {
       endpointURL?: string;
       endpointCA?: { name: string; key: string };
       s3Credentials?: BarmanStoreSpec['s3Credentials'];
@@ -78,9 +70,7 @@ function recoveryStore(
     };
   }
   const name = spec.source ?? '';
-  const external = (
-    cluster.spec as { externalClusters?: Array<{ name: string; barmanObjectStore?: BarmanStoreSpec }> }
-  ).externalClusters?.find((e) => e.name === name);
+  const external = cluster.spec.externalClusters?.find((e) => e.name === name);
   if (external?.barmanObjectStore === undefined) {
     throw new Error(
       `PGHERD_RECOVERY_NO_SOURCE: bootstrap.recovery.source "${name}" is not an externalClusters entry with a barmanObjectStore`,

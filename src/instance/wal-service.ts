@@ -35,6 +35,7 @@ import { basename, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { archiveWal, isWalName, restoreWal, type WalCompression } from '../backup/wal.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
+import type { ArchiverStats } from './contract.ts';
 import type { PgAccount } from './pg-tools.ts';
 import type { WalRequest, WalResponse } from './wal-client.ts';
 
@@ -73,17 +74,6 @@ export interface ArchiveResult {
   ok: boolean;
   walName: string;
   error?: string;
-}
-
-/** What the instance report shows about archiving (CNPG's pg_stat_archiver fields, our side). */
-export interface ArchiverStats {
-  lastArchivedWal: string | null;
-  lastArchivedAt: string | null;
-  lastFailedWal: string | null;
-  lastFailedAt: string | null;
-  lastError: string | null;
-  /** Files PostgreSQL marked ready and this service has not archived yet. */
-  pendingFiles: number;
 }
 
 const POLL_MS = 100;

@@ -3,6 +3,7 @@
  * owner-only unix socket; on Kubernetes it maps onto the API server.
  */
 import type { ManifestIssue } from '../api/index.ts';
+import type { ArchiverStats } from '../instance/contract.ts';
 import type { StoredObject } from './store.ts';
 
 export interface ApplyOutcome {
@@ -51,14 +52,7 @@ export interface ClusterView {
     replayLag: string | null;
   }>;
   /** WAL archiving as the primary's manager reports it, when the primary answered. */
-  archiving?: {
-    lastArchivedWal: string | null;
-    lastArchivedAt: string | null;
-    lastFailedWal: string | null;
-    lastFailedAt: string | null;
-    lastError: string | null;
-    pendingFiles: number;
-  };
+  archiving?: ArchiverStats;
 }
 
 export class ControlPlaneError extends Error {

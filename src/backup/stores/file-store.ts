@@ -11,6 +11,9 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type ObjectInfo, type ObjectStore, ObjectStoreError } from '../../ports/object-store.ts';
 
+/** The name of an unfinished put's temporary file (see put). */
+const TEMPORARY = /\.tmp-[0-9a-f]{12}$/;
+
 export class FileObjectStore implements ObjectStore {
   readonly location: string;
   private readonly root: string;
@@ -87,28 +90,24 @@ export class FileObjectStore implements ObjectStore {
 
   async removeIncomplete(prefix: string): Promise<void> {
     if (!existsSync(this.root)) return;
-    const walk = async (dir: string): Promise<void> => {
-      let entries: import('node:fs').Dirent[];
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const full = join(dir, e.name);
-        if (e.isDirectory()) await walk(full);
-        else if (/\.tmp-[0-9a-f]{12}$/.test(e.name)) {
-          const key = relative(this.root, full).split(sep).join('/');
-          if (key.startsWith(prefix)) await rm(full, { force: true });
-        }
-      }
-    };
-    await walk(this.root);
+    for (const f of await this.files(prefix)) if (f.temporary) await rm(f.path, { force: true });
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
     this.checkRoot();
     const out: ObjectInfo[] = [];
+    for (const f of await this.files(prefix)) {
+      if (!f.temporary) out.push({ key: f.key, size: (await stat(f.path)).size });
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * Every file whose key starts with `prefix`, complete objects and the temporary files of
+   * unfinished puts alike. Only the folder the prefix names is walked, not the whole archive.
+   */
+  private async files(prefix: string): Promise<Array<{ key: string; path: string; temporary: boolean }>> {
+    const out: Array<{ key: string; path: string; temporary: boolean }> = [];
     const walk = async (dir: string): Promise<void> => {
       let entries: import('node:fs').Dirent[];
       try {
@@ -119,16 +118,15 @@ export class FileObjectStore implements ObjectStore {
       for (const e of entries) {
         const full = join(dir, e.name);
         if (e.isDirectory()) await walk(full);
-        else if (e.isFile() && !/\.tmp-[0-9a-f]{12}$/.test(e.name)) {
+        else if (e.isFile()) {
           const key = relative(this.root, full).split(sep).join('/');
-          if (key.startsWith(prefix)) out.push({ key, size: (await stat(full)).size });
+          if (key.startsWith(prefix)) out.push({ key, path: full, temporary: TEMPORARY.test(e.name) });
         }
       }
     };
-    // Only the folder the prefix names is walked, not the whole archive.
     const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     await walk(folder === '' ? this.root : this.pathOf(folder));
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
   }
 
   /** Deletes the files, then every folder they leave empty (a key's folders exist only for it). */
