@@ -110,10 +110,8 @@ export class BackupJobs {
       client = await this.o.connect();
       // A spread checkpoint may take minutes; the backup session must not time out.
       await client.query('SET statement_timeout = 0');
-      let total = Number(
-        (await client.query<{ b: string }>('SELECT sum(pg_database_size(oid))::text AS b FROM pg_database'))
-          .rows[0]?.b ?? 0,
-      );
+      // Set by takeBaseBackup once it has walked PGDATA (before any progress).
+      let total = 0;
       let lastProgress = 0;
       const info = await takeBaseBackup({
         store: archive.store,

@@ -196,11 +196,15 @@ export class InstanceManager {
     this.log = o.logger;
     this.postmaster = new Postmaster(o.tools, o.dirs.pgdata, join(o.dirs.dir, 'postmaster.stderr'));
     this.certs = certificateFiles(o.dirs.certs);
-    this.wal = new WalService({
-      walDir: join(o.dirs.pgdata, 'pg_wal'),
+    // The service and the commands PostgreSQL runs share the spools and the socket.
+    const walPaths = {
       archiveSpool: join(o.dirs.dir, 'wal-archive-spool'),
       restoreSpool: join(o.dirs.dir, 'wal-restore-spool'),
       socketPath: join(o.dirs.socketDir, '.s.pgherd.wal'),
+    };
+    this.wal = new WalService({
+      walDir: join(o.dirs.pgdata, 'pg_wal'),
+      ...walPaths,
       account: o.tools.account,
       log: o.logger.child({ logger: 'wal-archive' }),
       firstArchiveCheck: async (config) => this.firstArchiveCheck(config),
@@ -225,9 +229,7 @@ export class InstanceManager {
     this.walCommands = walCommands({
       node: process.execPath,
       client: join(o.dirs.dir, WAL_CLIENT),
-      socketPath: join(o.dirs.socketDir, '.s.pgherd.wal'),
-      archiveSpool: join(o.dirs.dir, 'wal-archive-spool'),
-      restoreSpool: join(o.dirs.dir, 'wal-restore-spool'),
+      ...walPaths,
     });
   }
 
