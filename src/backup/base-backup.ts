@@ -12,7 +12,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { type BackupInfo, type DoneBackupInfo, isDoneBackup, renderBackupInfo } from './backup-info.ts';
 import { type Compression, createCompressor, tarName } from './compression.ts';
@@ -304,6 +304,8 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
   };
   let streams: Array<{ pack: tar.Pack; upload: Promise<void> }> = [];
   try {
+    // Loaded when a backup runs, not at every instance manager's start.
+    const tarStream = (await import('tar-stream')).default;
     const items = await collect(facts.pgdata, '', []);
     const parts = splitIntoParts(items, input.jobs ?? 1);
     input.onStart?.(items.reduce((n, it) => n + it.size, 0));
@@ -314,7 +316,7 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
     };
     // Every part streams to the store at once; the first one ends last, with backup_label.
     streams = parts.map((_, k) => {
-      const pack = tar.pack();
+      const pack = tarStream.pack();
       const body: Readable = pack.pipe(createCompressor(input.compression, 'tar'));
       return { pack, upload: store.put(joinKey(base, tarName('data', input.compression, k)), body) };
     });

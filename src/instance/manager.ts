@@ -39,6 +39,7 @@ import { type InstanceObservation, type InstanceStep, planInstance } from '../co
 import { livenessSettings } from '../core/liveness.ts';
 import { type Store, updateWithRetry } from '../ports/store.ts';
 import {
+  recoveryTargetSettings,
   renderPgHba,
   renderPgIdent,
   renderPostgresqlConf,
@@ -834,7 +835,7 @@ export class InstanceManager {
       const conf = join(this.o.dirs.pgdata, 'postgresql.conf');
       writeIfChanged(
         conf,
-        `${readFileSync(conf, 'utf8')}\n${renderRecoveryConf({ restoreCommand: this.walCommands.restoreCommand, target: plan.target })}`,
+        `${readFileSync(conf, 'utf8')}\n${renderRecoveryConf({ restoreCommand: this.walCommands.restoreCommand })}`,
         0o600,
         this.o.tools,
       );
@@ -843,6 +844,12 @@ export class InstanceManager {
     } finally {
       this.recoverySource = undefined;
     }
+    // The promoted server goes on as the new primary (CNPG restarts it; nothing needs that
+    // here): its configuration without the recovery settings is written and reloaded.
+    this.configureWal(cluster);
+    this.writeConfig(cluster, instance);
+    await this.reload();
+    this.startupComplete = true;
     writeFileSync(join(this.o.dirs.dir, INITDB_DONE), `${new Date().toISOString()}\n`, { mode: 0o600 });
     this.log.info({ ms: Date.now() - started }, `recovery finished; the new cluster starts from it`);
   }
@@ -851,12 +858,18 @@ export class InstanceManager {
   private async replayUntilPromoted(plan: RecoveryPlan): Promise<void> {
     this.setPhase('Recovering', 'replaying WAL from the archive');
     this.publishStatus();
-    const pid = this.postmaster.start();
+    const pid = this.postmaster.start(recoveryTargetSettings(plan.target));
     this.log.info({ postmasterPid: pid }, 'PostgreSQL started in recovery');
     let lastLsn = '';
+    let lastReport = 0;
+    let client: Awaited<ReturnType<typeof connectLocal>> | undefined;
     for (;;) {
-      if (this.stopping) throw new Error('PGHERD_INSTANCE_STOPPING: the instance manager is stopping');
+      if (this.stopping) {
+        await client?.end().catch(() => {});
+        throw new Error('PGHERD_INSTANCE_STOPPING: the instance manager is stopping');
+      }
       if (!this.postmaster.isRunning()) {
+        await client?.end().catch(() => {});
         // Before the logging collector runs, PostgreSQL writes to its stderr.
         const fatal =
           lastFatalMessage(join(this.o.dirs.pgLogDir, 'postgres.json')) ||
@@ -876,32 +889,29 @@ export class InstanceManager {
         );
       }
       try {
-        const client = await connectLocal(this.conn(), 'postgres', 1000);
-        try {
-          const r = await client.query<{ rec: boolean; lsn: string | null }>(
-            'SELECT pg_is_in_recovery() AS rec, pg_last_wal_replay_lsn()::text AS lsn',
-          );
-          const row = r.rows[0]!;
-          if (!row.rec) {
-            await client.query('CHECKPOINT');
-            break;
-          }
-          if (row.lsn !== null && row.lsn !== lastLsn) {
-            lastLsn = row.lsn;
-            this.setPhase('Recovering', `replaying WAL from the archive: at ${row.lsn}`);
-            this.publishStatus();
-          }
-        } finally {
-          await client.end().catch(() => {});
+        // One connection for the whole replay (promotion keeps it), asked every 100 ms: the
+        // restart as primary follows the promotion without waiting out a longer poll.
+        client ??= await connectLocal(this.conn(), 'postgres', 1000);
+        const r = await client.query<{ rec: boolean; lsn: string | null }>(
+          'SELECT pg_is_in_recovery() AS rec, pg_last_wal_replay_lsn()::text AS lsn',
+        );
+        const row = r.rows[0]!;
+        if (!row.rec) break;
+        if (row.lsn !== null && row.lsn !== lastLsn && Date.now() - lastReport >= 1000) {
+          lastLsn = row.lsn;
+          lastReport = Date.now();
+          this.setPhase('Recovering', `replaying WAL from the archive: at ${row.lsn}`);
+          this.publishStatus();
         }
       } catch {
-        /* not accepting connections before the consistent point */
+        // Not accepting connections before the consistent point (or the connection broke).
+        await client?.end().catch(() => {});
+        client = undefined;
       }
-      await sleep(500);
+      await sleep(100);
     }
-    this.log.info('recovery reached its target and PostgreSQL promoted; restarting it as the new primary');
-    await this.postmaster.stop('fast', 60_000);
-    this.startupComplete = false;
+    await client?.end().catch(() => {});
+    this.log.info('recovery reached its target and PostgreSQL promoted; it goes on as the new primary');
     this.lastProbe = undefined;
   }
 

@@ -82,11 +82,15 @@ export class Postmaster {
     return pid !== undefined;
   }
 
-  /** Starts `postgres -D PGDATA` in its own session; early errors go to `stderrFile`. */
-  start(): number {
+  /**
+   * Starts `postgres -D PGDATA` in its own session; early errors go to `stderrFile`.
+   * `settings` are given as `-c name=value` (they last until the postmaster stops).
+   */
+  start(settings: ReadonlyArray<readonly [string, string]> = []): number {
     const fd = openSync(this.stderrFile, 'a', 0o600);
     try {
-      const child = spawnAsPg(this.tools, 'postgres', ['-D', this.pgdata], ['ignore', fd, fd]);
+      const args = ['-D', this.pgdata, ...settings.flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+      const child = spawnAsPg(this.tools, 'postgres', args, ['ignore', fd, fd]);
       child.unref();
       this.ownChild = true;
       this.childExited = false;

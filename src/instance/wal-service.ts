@@ -11,9 +11,14 @@
  * so PostgreSQL's archiver finds the work done and only a `rm` runs. A segment PostgreSQL asks
  * for before the service got to it goes through the client, which waits for its upload here.
  *
- * Restore is the mirror image: restore_command is `mv SPOOL/%f %p || exec node wal-client.mjs
- * restore ...`; a request downloads the segment plus the next `maxParallel - 1` into the spool,
- * so replay finds most segments already there.
+ * Restore is the mirror image: restore_command first tries `mv SPOOL/%f %p`; when the file is
+ * not there it leaves a request `SPOOL/%f.want`, which the service sees at once (inotify),
+ * and waits in the shell for the answer: the file itself, `%f.none` (not in the archive: the
+ * normal end of recovery) or `%f.error` (the reason, copied to PostgreSQL's log). A request
+ * downloads the segment plus the next `maxParallel - 1` into the spool, so replay finds most
+ * segments already there. Node (wal-client.mjs) runs only when the service does not answer
+ * within 5 s; a recovery asks for several files that are not in the archive (history files,
+ * the segment after the last), and a Node process costs ~60 ms each.
  *
  * Nothing is lost when the store is unreachable: an upload that fails leaves the segment
  * `.ready` (PostgreSQL keeps it), the failure is reported (the cluster's ContinuousArchiving
@@ -77,6 +82,10 @@ export interface ArchiveResult {
 }
 
 const POLL_MS = 100;
+/** restore_command's request for a file, and the service's answers when it has no file. */
+const WANT = '.want';
+const NONE = '.none';
+const ERROR = '.error';
 /** Back-off between failed uploads: short, so that archiving resumes soon after the store returns. */
 const MAX_BACKOFF_MS = 2_000;
 
@@ -105,6 +114,9 @@ export class WalService {
   private readonly o: WalServiceOptions;
   private server: Server | undefined;
   private watcher: FSWatcher | undefined;
+  private restoreWatcher: FSWatcher | undefined;
+  /** restore_command requests (`%f.want`) being answered. */
+  private readonly answering = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private archive: WalArchiveConfig | undefined;
   /** The cluster archives but its store cannot be opened: why (archive requests fail). */
@@ -157,7 +169,17 @@ export class WalService {
     this.timer = setInterval(() => {
       this.tick();
       this.topUpRestore();
+      this.serveRestoreRequests();
     }, POLL_MS);
+    try {
+      this.restoreWatcher = watch(this.o.restoreSpool, () => this.serveRestoreRequests());
+      this.restoreWatcher.on('error', () => {
+        this.restoreWatcher?.close();
+        this.restoreWatcher = undefined;
+      });
+    } catch {
+      /* the poll serves the requests */
+    }
   }
 
   async stop(): Promise<void> {
@@ -165,6 +187,8 @@ export class WalService {
     this.timer = undefined;
     this.watcher?.close();
     this.watcher = undefined;
+    this.restoreWatcher?.close();
+    this.restoreWatcher = undefined;
     const server = this.server;
     this.server = undefined;
     if (server !== undefined) await new Promise<void>((r) => server.close(() => r()));
@@ -394,24 +418,66 @@ export class WalService {
     }
   }
 
-  /** restore_command's slow path: fetch the file (and prefetch what follows). */
+  /**
+   * Answers the `%f.want` requests restore_command leaves in the spool: the file (moved there
+   * by the download), `%f.none` when the archive does not have it, `%f.error` with the reason.
+   */
+  private serveRestoreRequests(): void {
+    for (const f of this.listDir(this.o.restoreSpool)) {
+      if (!f.endsWith(WANT)) continue;
+      const name = f.slice(0, -WANT.length);
+      if (this.answering.has(name)) continue;
+      this.answering.add(name);
+      rmSync(join(this.o.restoreSpool, f), { force: true });
+      void this.spoolWanted(name)
+        .then((r) => {
+          if (r.ok) return;
+          const answer = join(this.o.restoreSpool, `${name}${r.missing === true ? NONE : ERROR}`);
+          writeFileSync(answer, r.missing === true ? '' : `pgherd wal-restore: ${r.error ?? 'failed'}\n`, {
+            mode: 0o644,
+          });
+          this.giveToPg(answer);
+        })
+        .catch((err: unknown) =>
+          this.o.log.warn({ wal: name, err }, 'cannot answer a restore_command request'),
+        )
+        .finally(() => this.answering.delete(name));
+    }
+  }
+
+  /** restore_command's slow path over the socket: fetch the file into `destination`. */
   private async restoreRequest(name: string, destination: string): Promise<WalResponse> {
+    const r = await this.spoolWanted(name);
+    if (!r.ok) return r;
+    try {
+      renameSync(join(this.o.restoreSpool, name), destination);
+      return { ok: true };
+    } catch (err) {
+      // restore_command's shell took it meanwhile (it gave up waiting just before): ask again.
+      if ((err as { code?: string }).code === 'ENOENT')
+        return { ok: false, error: `${name} was taken from the spool by another request` };
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  /** Puts `name` in the restore spool (and prefetches what follows): ok, missing or an error. */
+  private async spoolWanted(name: string): Promise<WalResponse> {
     if (!isWalName(name)) return { ok: false, error: `${name} is not a WAL file name` };
     const config = this.restore;
     if (config === undefined) {
       return { ok: false, error: 'no object store to restore WAL from is configured for this instance' };
     }
     try {
+      const spooled = join(this.o.restoreSpool, name);
       const pending = this.prefetching.get(name);
-      const found = pending !== undefined ? await pending : await this.fetch(name, config);
+      const found =
+        existsSync(spooled) || (pending !== undefined ? await pending : await this.fetch(name, config));
       if (found) {
         // Replay goes on from here: keep maxParallel segments ahead of it from now on.
         this.readAhead = nextSegmentName(name, this.segmentSize);
         this.topUpRestore();
       }
-      const spooled = join(this.o.restoreSpool, name);
       if (!found || !existsSync(spooled)) return { ok: false, missing: true };
-      renameSync(spooled, destination);
       return { ok: true };
     } catch (err) {
       return { ok: false, error: (err as Error).message };
@@ -479,6 +545,29 @@ export function walCommands(input: {
   const marker = `${q(input.archiveSpool)}/%f`;
   return {
     archiveCommand: `i=0; while [ $i -lt 100 ]; do rm ${marker} 2>/dev/null && exit 0; sleep 0.02; i=$((i+1)); done; ${client} archive ${q(input.socketPath)} %p`,
-    restoreCommand: `mv ${q(input.restoreSpool)}/%f %p 2>/dev/null || ${client} restore ${q(input.socketPath)} %f %p`,
+    restoreCommand: restoreCommand(q(input.restoreSpool), `${client} restore ${q(input.socketPath)} %f %p`),
   };
+}
+
+/**
+ * restore_command: the prefetched file, else a `%f.want` request answered in the spool (the
+ * file, `%f.none` or `%f.error`), polled every 5 ms by shell builtins for up to ~5 s; then
+ * the Node client, which waits for the manager as long as a download takes.
+ */
+function restoreCommand(spool: string, fallback: string): string {
+  const f = `${spool}/%f`;
+  return [
+    `mv ${f} %p 2>/dev/null && exit 0`,
+    `rm -f ${f}${NONE} ${f}${ERROR}`,
+    `: > ${f}${WANT} || ${fallback}`,
+    'i=0',
+    'while [ $i -lt 1000 ]',
+    `do if [ -e ${f} ]; then mv ${f} %p && exit 0; fi`,
+    `if [ -e ${f}${NONE} ]; then rm -f ${f}${NONE}; exit 1; fi`,
+    `if [ -e ${f}${ERROR} ]; then cat ${f}${ERROR} >&2; rm -f ${f}${ERROR}; exit 1; fi`,
+    'sleep 0.005',
+    'i=$((i+1))',
+    'done',
+    fallback,
+  ].join('; ');
 }

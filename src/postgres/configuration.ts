@@ -269,40 +269,48 @@ export interface RecoveryTargetInput {
 }
 
 /**
- * The settings of a point-in-time recovery (with `recovery.signal` in PGDATA): where WAL comes
- * from, where replay stops, and that the server is then promoted. Without a target, replay goes
- * to the end of the archive on the latest timeline and the server is promoted there.
+ * The recovery settings that go in postgresql.conf: restore_command only (reloadable; the
+ * post-recovery reload replaces it). The target settings are postmaster-only: see
+ * recoveryTargetSettings.
  */
-export function renderRecoveryConf(input: {
-  restoreCommand: string;
-  target?: RecoveryTargetInput | undefined;
-}): string {
-  const t = input.target ?? {};
-  const lines = [
+export function renderRecoveryConf(input: { restoreCommand: string }): string {
+  return [
     GENERATED_HEADER,
-    '# point-in-time recovery; effective only while PGDATA/recovery.signal exists',
-  ];
-  lines.push(setting('restore_command', input.restoreCommand));
+    '# recovery from an archive; effective only while PGDATA/recovery.signal exists',
+    setting('restore_command', input.restoreCommand),
+    '',
+  ].join('\n');
+}
+
+/**
+ * The recovery target as postmaster-only settings, given on the command line of the recovery
+ * run (`postgres -c name=value`) rather than in postgresql.conf: PostgreSQL promotes and goes
+ * on as the new primary without a restart, and a file without them then reloads cleanly (in
+ * the file they would leave parameters "pending restart"). They act only while
+ * recovery.signal exists; the next start of the server does not have them.
+ */
+export function recoveryTargetSettings(target: RecoveryTargetInput | undefined): Array<[string, string]> {
+  const t = target ?? {};
+  const out: Array<[string, string]> = [];
   // Only when asked: the default is PostgreSQL's own ('latest').
-  if (t.targetTLI !== undefined) lines.push(setting('recovery_target_timeline', t.targetTLI));
-  const stop =
+  if (t.targetTLI !== undefined) out.push(['recovery_target_timeline', t.targetTLI]);
+  const stop: readonly [string, string] | undefined =
     t.targetImmediate === true
-      ? (['recovery_target', 'immediate'] as const)
+      ? ['recovery_target', 'immediate']
       : t.targetTime !== undefined
-        ? (['recovery_target_time', t.targetTime] as const)
+        ? ['recovery_target_time', t.targetTime]
         : t.targetLSN !== undefined
-          ? (['recovery_target_lsn', t.targetLSN] as const)
+          ? ['recovery_target_lsn', t.targetLSN]
           : t.targetXID !== undefined
-            ? (['recovery_target_xid', t.targetXID] as const)
+            ? ['recovery_target_xid', t.targetXID]
             : t.targetName !== undefined
-              ? (['recovery_target_name', t.targetName] as const)
+              ? ['recovery_target_name', t.targetName]
               : undefined;
   if (stop !== undefined) {
-    lines.push(setting(stop[0], stop[1]));
+    out.push([stop[0], stop[1]]);
     if (stop[0] !== 'recovery_target')
-      lines.push(setting('recovery_target_inclusive', t.exclusive === true ? 'off' : 'on'));
-    lines.push(setting('recovery_target_action', 'promote'));
+      out.push(['recovery_target_inclusive', t.exclusive === true ? 'off' : 'on']);
+    out.push(['recovery_target_action', 'promote']);
   }
-  lines.push('');
-  return lines.join('\n');
+  return out;
 }

@@ -166,6 +166,20 @@ spec:
     await pgherdOk(home, ['apply', '-f', join(home, 'by-time.yaml')]);
     await pgherdOk(home, ['wait', 'bytime', '--timeout', '120s']);
     expect(await count(home, 'bytime')).toBe(2000);
+    // The promoted server went on as the primary without a restart: the target was given on
+    // the recovery run's command line, so the configuration file has no trace of it and
+    // nothing waits for a restart (a rolling restart would otherwise follow).
+    const conf = readFileSync(join(home, 'clusters/default/bytime/bytime-1/pgdata/postgresql.conf'), 'utf8');
+    expect(conf).not.toContain('recovery_target');
+    expect(conf).not.toContain('restore_command');
+    const pending = await pgherdOk(home, [
+      'psql',
+      'bytime',
+      '--',
+      '-Atc',
+      'SELECT count(*) FILTER (WHERE pending_restart), bool_or(pg_is_in_recovery()) FROM pg_settings',
+    ]);
+    expect(pending.stdout.trim()).toBe('0|f');
   });
 
   it('recovers to an LSN and to a named restore point from an external cluster’s store', async () => {

@@ -2,10 +2,48 @@
  * Opens the object store a `barmanObjectStore` section describes (CNPG's field names), with
  * the credentials read from Secrets. Errors name the field and the secret to check.
  */
-import type { ObjectStore } from '../../ports/object-store.ts';
+import type { Readable } from 'node:stream';
+import type { ObjectInfo, ObjectStore } from '../../ports/object-store.ts';
 import { parseDestination } from './destination.ts';
 import { FileObjectStore } from './file-store.ts';
-import { S3ObjectStore } from './s3-store.ts';
+import type { S3ObjectStore, S3StoreOptions } from './s3-store.ts';
+
+/**
+ * An S3 store whose SDK is loaded on its first request: the AWS SDK takes ~90 ms to import,
+ * which every instance manager, CLI command and control plane would pay at start even when
+ * the cluster archives to a folder or nowhere.
+ */
+class LazyS3ObjectStore implements ObjectStore {
+  readonly location: string;
+  private readonly o: S3StoreOptions;
+  private store: Promise<S3ObjectStore> | undefined;
+  constructor(o: S3StoreOptions) {
+    this.o = o;
+    this.location = `s3://${o.bucket}${o.prefix ? `/${o.prefix}` : ''}${o.endpoint ? ` at ${o.endpoint}` : ''}`;
+  }
+  private s3(): Promise<S3ObjectStore> {
+    this.store ??= import('./s3-store.ts').then((m) => new m.S3ObjectStore(this.o));
+    return this.store;
+  }
+  async put(key: string, body: Buffer | Readable): Promise<void> {
+    return (await this.s3()).put(key, body);
+  }
+  async get(key: string): Promise<Readable> {
+    return (await this.s3()).get(key);
+  }
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    return (await this.s3()).head(key);
+  }
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    return (await this.s3()).list(prefix);
+  }
+  async delete(keys: readonly string[]): Promise<void> {
+    return (await this.s3()).delete(keys);
+  }
+  async removeIncomplete(prefix: string): Promise<void> {
+    return (await this.s3()).removeIncomplete(prefix);
+  }
+}
 
 /** A `{name, key}` reference to one value of a Secret (CNPG's SecretKeySelector). */
 export interface SecretKeyRef {
@@ -46,7 +84,7 @@ export function openObjectStore(location: StoreLocation, readSecret: SecretReade
   if (creds?.accessKeyId === undefined || creds.secretAccessKey === undefined) {
     if (creds?.inheritFromIAMRole === true) {
       // The SDK's default chain (environment, ~/.aws, instance metadata).
-      return new S3ObjectStore({
+      return new LazyS3ObjectStore({
         bucket: destination.bucket,
         prefix: destination.prefix,
         endpoint: location.endpointURL,
@@ -58,7 +96,7 @@ export function openObjectStore(location: StoreLocation, readSecret: SecretReade
       `PGHERD_BACKUP_NO_CREDENTIALS: ${location.destinationPath} needs s3Credentials (accessKeyId and secretAccessKey, or inheritFromIAMRole: true)`,
     );
   }
-  return new S3ObjectStore({
+  return new LazyS3ObjectStore({
     bucket: destination.bucket,
     prefix: destination.prefix,
     endpoint: location.endpointURL,

@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryObjectStore } from '../backup/stores/memory-store.ts';
+import { archiveWal } from '../backup/wal.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+import { type WalArchiveConfig, WalService, walCommands } from './wal-service.ts';
+
+// restore_command run for real by /bin/sh, as PostgreSQL runs it (with %f and %p replaced),
+// against a running WalService. The Node fallback points at a program that does not exist, so
+// every answer below comes from the spool protocol, without a Node process.
+
+const SEGMENT = '000000010000000000000003';
+const NEXT = '000000010000000000000004';
+
+let dir: string;
+let service: WalService;
+let commands: { archiveCommand: string; restoreCommand: string };
+
+/** Runs restore_command (asynchronously: the service answers from this same process). */
+function runRestore(
+  name: string,
+  dest = 'pg_wal/RECOVERYXLOG',
+): Promise<{ code: number; stderr: string; ms: number }> {
+  const cmd = commands.restoreCommand.replaceAll('%f', name).replaceAll('%p', dest);
+  const t0 = performance.now();
+  const child = spawn('/bin/sh', ['-c', cmd], {
+    cwd: join(dir, 'pgdata'),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c;
+  });
+  return new Promise((ok) =>
+    child.once('close', (code) => ok({ code: code ?? -1, stderr, ms: performance.now() - t0 })),
+  );
+}
+
+function config(store: ObjectStore): WalArchiveConfig {
+  return { store, serverName: 'src', compression: 'lz4', maxParallel: 2, key: 'k' };
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pgh-walsvc-'));
+  mkdirSync(join(dir, 'pgdata', 'pg_wal'), { recursive: true });
+  const o = {
+    walDir: join(dir, 'pgdata', 'pg_wal'),
+    archiveSpool: join(dir, 'archive-spool'),
+    restoreSpool: join(dir, 'restore-spool'),
+    socketPath: join(dir, '.s.pgherd.wal'),
+  };
+  service = new WalService({
+    ...o,
+    account: { name: 'me', uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, switchUser: false },
+    log: pino({ level: 'silent' }),
+  });
+  await service.start();
+  commands = walCommands({ ...o, node: '/nonexistent/node', client: '/nonexistent/wal-client.mjs' });
+});
+
+afterEach(async () => {
+  await service.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function archived(store: ObjectStore, name: string, body: Buffer): Promise<void> {
+  const src = join(dir, `src-${name}`);
+  writeFileSync(src, body);
+  await archiveWal(store, 'src', src, name, 'lz4');
+}
+
+describe('restore_command without a Node process', () => {
+  it('fetches a segment on request, then finds the next one prefetched', async () => {
+    const store = new MemoryObjectStore();
+    const a = Buffer.alloc(16 * 1024 * 1024, 7);
+    const b = Buffer.alloc(16 * 1024 * 1024, 9);
+    await archived(store, SEGMENT, a);
+    await archived(store, NEXT, b);
+    service.configure({
+      archive: undefined,
+      isCurrentPrimary: false,
+      restore: config(store),
+      segmentSize: 16 * 1024 * 1024,
+    });
+
+    const first = await runRestore(SEGMENT);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(readFileSync(join(dir, 'pgdata', 'pg_wal', 'RECOVERYXLOG')).equals(a)).toBe(true);
+    // The read-ahead put the next segment in the spool: the first `mv` finds it.
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await runRestore(NEXT);
+    expect(second.code).toBe(0);
+    expect(readFileSync(join(dir, 'pgdata', 'pg_wal', 'RECOVERYXLOG')).equals(b)).toBe(true);
+  });
+
+  it('answers "not in the archive" quickly and silently (history files, the end of the archive)', async () => {
+    const store = new MemoryObjectStore();
+    service.configure({
+      archive: undefined,
+      isCurrentPrimary: false,
+      restore: config(store),
+      segmentSize: 16 * 1024 * 1024,
+    });
+    for (const name of ['00000002.history', SEGMENT]) {
+      const r = await runRestore(name);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('');
+      // A Node process alone takes ~60 ms; the spool answer a few ms.
+      expect(r.ms).toBeLessThan(1000);
+    }
+    // An answer is used once: the file archived afterwards is found by the next request.
+    await archived(store, SEGMENT, Buffer.alloc(1024, 1));
+    expect((await runRestore(SEGMENT)).code).toBe(0);
+  });
+
+  it('passes the reason of a failure to PostgreSQL (its log shows it)', async () => {
+    const broken = new MemoryObjectStore();
+    broken.list = () => Promise.reject(new Error('s3://gone/x is unreachable: connect ECONNREFUSED'));
+    service.configure({
+      archive: undefined,
+      isCurrentPrimary: false,
+      restore: config(broken),
+      segmentSize: 16 * 1024 * 1024,
+    });
+    const r = await runRestore(SEGMENT);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('ECONNREFUSED');
+  });
+
+  it('says so when the instance has nowhere to restore from', async () => {
+    service.configure({
+      archive: undefined,
+      isCurrentPrimary: false,
+      restore: undefined,
+      segmentSize: 16 * 1024 * 1024,
+    });
+    const r = await runRestore(SEGMENT);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no object store to restore WAL from');
+  });
+
+  it('refuses a name that is not a WAL file', async () => {
+    service.configure({
+      archive: undefined,
+      isCurrentPrimary: false,
+      restore: config(new MemoryObjectStore()),
+      segmentSize: 16 * 1024 * 1024,
+    });
+    const r = await runRestore('postgresql.conf');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('not a WAL file name');
+  });
+});
