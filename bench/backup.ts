@@ -12,6 +12,8 @@
  * --only runs some phases (the base backups are taken when restore or pitr is asked for).
  *
  * What is compared (the `setup` field of the JSON says it again):
+ * - Every restore (either tool) starts after a CHECKPOINT of both source servers, `sync` and a
+ *   second of quiet.
  * - pgherd: a 1-instance Cluster archiving to `file://` (wal lz4, maxParallel --parallel;
  *   data lz4 or gzip, immediateCheckpoint). Backups with `pgherd backup --target primary`;
  *   restores as new 1-instance Clusters with `bootstrap.recovery`, timed from `pgherd apply`
@@ -705,6 +707,7 @@ async function pgherdRecover(
 ): Promise<Record<string, unknown>> {
   const yaml = clusterYaml(cluster, { archive: false, recovery });
   writeFileSync(join(home, `${cluster}.yaml`), yaml);
+  await settle();
   const appliedAt = Date.now();
   const t0 = performance.now();
   await pgherd(['apply', '-f', join(home, `${cluster}.yaml`)]);
@@ -736,6 +739,17 @@ async function pgherdRecover(
   }
 }
 
+/**
+ * Before each restore (either tool): a CHECKPOINT on both source servers and `sync`, so that
+ * neither restore competes with the writeback of what ran before it (the pgbench load, the
+ * previous restore, a deleted cluster), then a moment of quiet.
+ */
+async function settle(): Promise<void> {
+  for (const side of [pgherdSide, pgbrSide]) await psql(side.server, 'CHECKPOINT').catch(() => '');
+  await must('sync', []);
+  await sleep(1000);
+}
+
 /** pgBackRest: restore into an empty folder, start, poll until txid_current() succeeds. */
 async function pgbrRecover(
   tag: string,
@@ -751,6 +765,7 @@ async function pgbrRecover(
   rmSync(server.pgdata, { recursive: true, force: true });
   pgDir(server.pgdata);
   try {
+    await settle();
     const t0 = performance.now();
     await pgbr([
       'restore',

@@ -114,9 +114,9 @@ export async function restoreBaseBackup(input: RestoreInput): Promise<BackupInfo
     if (GNU_TAR !== undefined) {
       // GNU tar unpacks in C, a few times faster than a tar parser in JavaScript; it refuses
       // members with "..", strips a leading "/", and (as root) keeps our ownership.
-      // gzip is left to tar's own gzip process: it inflates while tar writes, off our threads.
-      const viaGzip = compression === 'gzip';
-      const args = ['-x', ...(viaGzip ? ['-z'] : []), '-f', '-', '-C', input.pgdata, '--no-same-owner'];
+      // Decompression stays here (node:zlib inflates several times faster than GNU gzip, in
+      // libuv's threads), tar only unpacks.
+      const args = ['-x', '-f', '-', '-C', input.pgdata, '--no-same-owner'];
       const child = spawn(GNU_TAR, args, {
         stdio: ['pipe', 'ignore', 'pipe'],
       });
@@ -127,8 +127,7 @@ export async function restoreBaseBackup(input: RestoreInput): Promise<BackupInfo
       });
       const exited = new Promise<number>((ok) => child.once('close', (code) => ok(code ?? 1)));
       try {
-        if (viaGzip) await pipeline(body, child.stdin, ...(signal as []));
-        else await pipeline(body, createDecompressor(compression), child.stdin, ...(signal as []));
+        await pipeline(body, createDecompressor(compression), child.stdin, ...(signal as []));
       } catch (err) {
         child.kill('SIGKILL');
         await exited;

@@ -797,7 +797,7 @@ export class InstanceManager {
     recreateEmptyDir(this.o.tools, this.o.dirs.pgdata);
     const started = Date.now();
     let lastReport = 0;
-    await restoreBaseBackup({
+    const restored = await restoreBaseBackup({
       store: plan.archive.store,
       serverName: plan.archive.serverName,
       backupId: plan.backupId,
@@ -831,6 +831,7 @@ export class InstanceManager {
     this.recoverySource = plan.archive;
     try {
       this.configureWal(cluster);
+      if (restored.beginWal !== null) this.wal.prefetch(restored.beginWal);
       this.writeConfig(cluster, instance);
       const conf = join(this.o.dirs.pgdata, 'postgresql.conf');
       writeIfChanged(

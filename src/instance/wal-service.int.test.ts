@@ -112,6 +112,7 @@ describe('restore_command without a Node process', () => {
       expect(r.stderr).toBe('');
       // A Node process alone takes ~60 ms; the spool answer a few ms.
       expect(r.ms).toBeLessThan(1000);
+      console.log('ms', name, r.ms);
     }
     // An answer is used once: the file archived afterwards is found by the next request.
     await archived(store, SEGMENT, Buffer.alloc(1024, 1));

@@ -228,6 +228,17 @@ export class WalService {
     this.restore = input.restore;
   }
 
+  /**
+   * Starts downloading WAL from `name` on (maxParallel segments) before PostgreSQL asks: a
+   * recovery knows the first segment it needs from the backup, and PostgreSQL spends its first
+   * moments syncing the data directory.
+   */
+  prefetch(name: string): void {
+    if (this.restore === undefined || !isWalName(name)) return;
+    this.readAhead = name;
+    this.topUpRestore();
+  }
+
   report(): ArchiverStats {
     return { ...this.stats };
   }
