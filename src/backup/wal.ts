@@ -5,7 +5,7 @@
  * lz4 with barman ≥3.12 and python3-lz4), and one archived by barman-cloud-wal-archive
  * (none, gzip, lz4) restores with pgherd.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { getBuffer, type ObjectStore } from '../ports/object-store.ts';
 import {
@@ -49,13 +49,79 @@ export async function archiveWal(
   path: string,
   walName: string,
   compression: WalCompression,
-): Promise<{ key: string; bytes: number; skipped: boolean }> {
+): Promise<{
+  key: string;
+  bytes: number;
+  skipped: boolean;
+  ms: { read: number; compress: number; put: number };
+}> {
   const key = walKey(serverName, walName) + walSuffix(compression);
-  if ((await store.head(key)) !== undefined) return { key, bytes: 0, skipped: true };
-  const raw = await readFile(path);
-  const body = await compressBuffer(raw, compression, 'wal');
-  await store.put(key, body);
-  return { key, bytes: body.length, skipped: false };
+  const t0 = performance.now();
+  if ((await store.head(key)) !== undefined)
+    return { key, bytes: 0, skipped: true, ms: { read: 0, compress: 0, put: 0 } };
+  return withWholeFile(path, async (raw) => {
+    const t1 = performance.now();
+    const body = await compressBuffer(raw, compression, 'wal');
+    const t2 = performance.now();
+    await store.put(key, body);
+    const t3 = performance.now();
+    const r = (x: number): number => Math.round(x);
+    return {
+      key,
+      bytes: body.length,
+      skipped: false,
+      ms: { read: r(t1 - t0), compress: r(t2 - t1), put: r(t3 - t2) },
+    };
+  });
+}
+
+/**
+ * Read buffers of finished uploads, reused while archiving is busy (a fresh 16 MB buffer costs
+ * page faults every time), dropped after a few idle seconds (memory at rest).
+ */
+const spareBuffers: Buffer[] = [];
+const MAX_SPARE_BUFFERS = 4;
+let dropSpares: NodeJS.Timeout | undefined;
+function keepSpare(buf: Buffer): void {
+  if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(buf);
+  if (dropSpares !== undefined) clearTimeout(dropSpares);
+  dropSpares = setTimeout(() => {
+    spareBuffers.length = 0;
+    dropSpares = undefined;
+  }, 5_000);
+  dropSpares.unref();
+}
+
+/**
+ * Runs `fn` on a whole file read with one read call into a reused buffer (valid only until
+ * `fn` settles). fs.readFile reads in 512 KiB pieces, each a round trip through the event
+ * loop, which a busy manager delays, and allocates a new buffer every time.
+ */
+async function withWholeFile<T>(path: string, fn: (data: Buffer) => Promise<T>): Promise<T> {
+  const fh = await open(path, 'r');
+  let buf: Buffer | undefined;
+  let off = 0;
+  try {
+    const { size } = await fh.stat();
+    buf = spareBuffers.pop();
+    if (buf === undefined || buf.length < size) buf = Buffer.allocUnsafeSlow(size);
+    while (off < size) {
+      const { bytesRead } = await fh.read(buf, off, size - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+  } catch (err) {
+    if (buf !== undefined) keepSpare(buf);
+    throw err;
+  } finally {
+    await fh.close();
+  }
+  const data = buf;
+  try {
+    return await fn(data.subarray(0, off));
+  } finally {
+    keepSpare(data);
+  }
 }
 
 /**

@@ -87,7 +87,9 @@ const WANT = '.want';
 const NONE = '.none';
 const ERROR = '.error';
 /** Back-off between failed uploads: short, so that archiving resumes soon after the store returns. */
-const MAX_BACKOFF_MS = 2_000;
+const MAX_BACKOFF_MS = 1_000;
+/** While archiving keeps failing the same way, the warning is repeated this often. */
+const REPEAT_WARNING_MS = 30_000;
 
 /** Orders ready files as PostgreSQL's archiver does: history files first, then by name. */
 function archiveOrder(a: string, b: string): number {
@@ -131,6 +133,8 @@ export class WalService {
   /** The next segment to prefetch for a replay in progress, or undefined. */
   private readAhead: string | undefined;
   private failures = 0;
+  /** The last failure warned about, and when. */
+  private lastWarning: { message: string; at: number } | undefined;
   private retryAt = 0;
   private checkDone = false;
   /** WAL segment size in bytes (to name the segments that follow one). */
@@ -345,11 +349,17 @@ export class WalService {
       this.archived.add(name);
       writeFileSync(join(this.o.archiveSpool, name), '', { mode: 0o600 });
       this.giveToPg(join(this.o.archiveSpool, name));
+      if (this.failures > 0) {
+        this.o.log.info({ wal: name, failedAttempts: this.failures }, 'archiving works again');
+      }
       this.failures = 0;
+      this.lastWarning = undefined;
+      // The store is back: the next files go now, not after the back-off of the last failure.
+      this.retryAt = 0;
       this.stats.lastArchivedWal = name;
       this.stats.lastArchivedAt = new Date().toISOString();
       this.o.log.debug(
-        { wal: name, bytes: r.bytes, ms: Date.now() - started, skipped: r.skipped },
+        { wal: name, bytes: r.bytes, ms: Date.now() - started, steps: r.ms, skipped: r.skipped },
         'archived WAL',
       );
       this.o.onArchiveResult?.({ ok: true, walName: name });
@@ -360,7 +370,16 @@ export class WalService {
       this.stats.lastFailedWal = name;
       this.stats.lastFailedAt = new Date().toISOString();
       this.stats.lastError = message;
-      this.o.log.warn({ wal: name, failures: this.failures }, `cannot archive ${name}: ${message}`);
+      // One warning per cause (and a reminder every 30 s), not one per attempt.
+      const now = Date.now();
+      if (
+        this.lastWarning === undefined ||
+        this.lastWarning.message !== message ||
+        now - this.lastWarning.at >= REPEAT_WARNING_MS
+      ) {
+        this.lastWarning = { message, at: now };
+        this.o.log.warn({ wal: name, failures: this.failures }, `cannot archive ${name}: ${message}`);
+      }
       this.o.onArchiveResult?.({ ok: false, walName: name, error: message });
       throw err;
     }
@@ -551,11 +570,11 @@ export function walCommands(input: {
   const client = `exec ${q(input.node)} ${q(input.client)}`;
   // PostgreSQL's archiver often asks for a segment the moment it is complete, a few ms
   // before the manager's upload of it is done: the shell waits for the marker (up to 2 s, a
-  // rm and a sleep every 20 ms) rather than start a Node process per segment, which costs
-  // ~50 ms of CPU each and would tax both pgbench and catch-up after an outage.
+  // builtin test and a sleep every 20 ms) rather than start a Node process per segment, which
+  // costs ~50 ms of CPU each and would tax both pgbench and catch-up after an outage.
   const marker = `${q(input.archiveSpool)}/%f`;
   return {
-    archiveCommand: `i=0; while [ $i -lt 100 ]; do rm ${marker} 2>/dev/null && exit 0; sleep 0.02; i=$((i+1)); done; ${client} archive ${q(input.socketPath)} %p`,
+    archiveCommand: `i=0; while [ $i -lt 100 ]; do if [ -e ${marker} ]; then rm -f ${marker}; exit 0; fi; sleep 0.02; i=$((i+1)); done; ${client} archive ${q(input.socketPath)} %p`,
     restoreCommand: restoreCommand(q(input.restoreSpool), `${client} restore ${q(input.socketPath)} %f %p`),
   };
 }

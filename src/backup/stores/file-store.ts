@@ -45,10 +45,13 @@ export class FileObjectStore implements ObjectStore {
     const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
     try {
       if (Buffer.isBuffer(body)) {
-        // A WAL file or backup.info: one write and one fsync on the same handle.
+        // A WAL file or backup.info: whole-buffer writes (FileHandle.writeFile goes 512 KiB at
+        // a time, a trip through the event loop each) and one fsync on the same handle.
         const fh = await open(tmp, 'wx', 0o600);
         try {
-          await fh.writeFile(body);
+          for (let off = 0; off < body.length; ) {
+            off += (await fh.write(body, off, body.length - off, off)).bytesWritten;
+          }
           await fh.sync();
         } finally {
           await fh.close();
