@@ -831,7 +831,10 @@ export class InstanceManager {
     this.recoverySource = plan.archive;
     try {
       this.configureWal(cluster);
-      if (restored.beginWal !== null) this.wal.prefetch(restored.beginWal);
+      if (restored.beginWal !== null) {
+        // Without a target, replay ends where the archive does (and reads its last segment twice).
+        this.wal.prefetch(restored.beginWal, { endOfRecovery: plan.target === undefined });
+      }
       this.writeConfig(cluster, instance);
       const conf = join(this.o.dirs.pgdata, 'postgresql.conf');
       writeIfChanged(

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -96,6 +96,44 @@ describe('restore_command without a Node process', () => {
     const second = await runRestore(NEXT);
     expect(second.code).toBe(0);
     expect(readFileSync(join(dir, 'pgdata', 'pg_wal', 'RECOVERYXLOG')).equals(b)).toBe(true);
+  });
+
+  it('keeps the last segment of the archive for the second read at the end of recovery', async () => {
+    const store = new MemoryObjectStore();
+    const a = Buffer.alloc(16 * 1024 * 1024, 3);
+    const b = Buffer.alloc(16 * 1024 * 1024, 4);
+    await archived(store, SEGMENT, a);
+    await archived(store, NEXT, b);
+    const lists: string[] = [];
+    const list = store.list.bind(store);
+    store.list = (prefix: string) => {
+      lists.push(prefix);
+      return list(prefix);
+    };
+    service.configure({
+      archive: undefined,
+      isCurrentPrimary: false,
+      restore: config(store),
+      segmentSize: 16 * 1024 * 1024,
+    });
+    // As a recovery does: prefetch from the backup's first segment, before PostgreSQL asks.
+    service.prefetch(SEGMENT, { endOfRecovery: true });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await runRestore(SEGMENT)).code).toBe(0);
+    expect((await runRestore(NEXT)).code).toBe(0);
+    expect((await runRestore('000000010000000000000005')).code).toBe(1);
+    // The copy of the last segment is made once the end of the archive is known.
+    for (let i = 0; i < 100 && !existsSync(join(dir, 'restore-spool', `${NEXT}.again`)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(existsSync(join(dir, 'restore-spool', `${NEXT}.again`))).toBe(true);
+    const before = lists.filter((p) => p.endsWith(NEXT)).length;
+    // PostgreSQL reads the last segment again: from the copy, not from the archive.
+    const again = await runRestore(NEXT);
+    expect(again.code).toBe(0);
+    expect(readFileSync(join(dir, 'pgdata', 'pg_wal', 'RECOVERYXLOG')).equals(b)).toBe(true);
+    console.log('LISTS', lists, before);
+    expect(lists.filter((p) => p.endsWith(NEXT)).length).toBe(before);
   });
 
   it('answers "not in the archive" quickly and silently (history files, the end of the archive)', async () => {

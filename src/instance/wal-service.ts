@@ -35,6 +35,7 @@ import {
   watch,
   writeFileSync,
 } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -86,6 +87,8 @@ const POLL_MS = 100;
 const WANT = '.want';
 const NONE = '.none';
 const ERROR = '.error';
+/** A copy of the last segment of the archive, for the end of recovery's second read. */
+const AGAIN = '.again';
 /** Back-off between failed uploads: short, so that archiving resumes soon after the store returns. */
 const MAX_BACKOFF_MS = 1_000;
 /** While archiving keeps failing the same way, the warning is repeated this often. */
@@ -112,6 +115,21 @@ export function nextSegmentName(name: string, segmentSize: number): string | und
   return `${name.slice(0, 8)}${hex(log)}${hex(seg)}`;
 }
 
+/** The name of the segment before `name` (same timeline), or undefined for the very first. */
+export function previousSegmentName(name: string, segmentSize: number): string | undefined {
+  if (!/^[0-9A-F]{24}$/.test(name)) return undefined;
+  const segmentsPerId = 0x1_0000_0000 / segmentSize;
+  let log = Number.parseInt(name.slice(8, 16), 16);
+  let seg = Number.parseInt(name.slice(16, 24), 16) - 1;
+  if (seg < 0) {
+    if (log === 0) return undefined;
+    seg = segmentsPerId - 1;
+    log--;
+  }
+  const hex = (n: number): string => n.toString(16).toUpperCase().padStart(8, '0');
+  return `${name.slice(0, 8)}${hex(log)}${hex(seg)}`;
+}
+
 export class WalService {
   private readonly o: WalServiceOptions;
   private server: Server | undefined;
@@ -132,6 +150,14 @@ export class WalService {
   private readonly prefetching = new Map<string, Promise<boolean>>();
   /** The next segment to prefetch for a replay in progress, or undefined. */
   private readAhead: string | undefined;
+  /**
+   * A recovery that ends at the end of the archive: PostgreSQL reads the last segment a
+   * second time after it finds no next one (to re-read its last record), so a copy of it is
+   * kept in the spool as `%f.again` rather than downloaded again.
+   */
+  private keepLastSegment = false;
+  /** The segment kept (or being kept) as `%f.again`, if any. */
+  private kept: { name: string; ready: Promise<boolean> } | undefined;
   private failures = 0;
   /** The last failure warned about, and when. */
   private lastWarning: { message: string; at: number } | undefined;
@@ -228,6 +254,8 @@ export class WalService {
     if (input.restore?.key !== this.restore?.key) {
       this.clearRestoreSpool();
       this.readAhead = undefined;
+      this.keepLastSegment = false;
+      this.dropKept();
     }
     this.restore = input.restore;
   }
@@ -237,8 +265,9 @@ export class WalService {
    * recovery knows the first segment it needs from the backup, and PostgreSQL spends its first
    * moments syncing the data directory.
    */
-  prefetch(name: string): void {
+  prefetch(name: string, o: { endOfRecovery?: boolean } = {}): void {
     if (this.restore === undefined || !isWalName(name)) return;
+    this.keepLastSegment = o.endOfRecovery === true;
     this.readAhead = name;
     this.topUpRestore();
   }
@@ -499,9 +528,26 @@ export class WalService {
     }
     try {
       const spooled = join(this.o.restoreSpool, name);
+      const kept = this.kept;
+      if (kept?.name === name) {
+        // The end of recovery reads the last segment again: it is here (or on its way).
+        this.kept = undefined;
+        if (await kept.ready) {
+          try {
+            renameSync(join(this.o.restoreSpool, `${name}${AGAIN}`), spooled);
+          } catch {
+            /* gone: fetched below */
+          }
+        }
+      }
       const pending = this.prefetching.get(name);
       const found =
         existsSync(spooled) || (pending !== undefined ? await pending : await this.fetch(name, config));
+      if (!found) this.keepBefore(name, config);
+      else if (this.kept !== undefined && /^[0-9A-F]{24}$/.test(name) && name > this.kept.name) {
+        // Replay went past it (new WAL arrived): the copy is not needed.
+        this.dropKept();
+      }
       if (found) {
         // Replay goes on from here: keep maxParallel segments ahead of it from now on.
         this.readAhead = nextSegmentName(name, this.segmentSize);
@@ -526,6 +572,49 @@ export class WalService {
     return p;
   }
 
+  /** Puts a copy of `name` in the spool as `%f.again` (from the spool, else the archive). */
+  private keepCopy(name: string, config: WalArchiveConfig): void {
+    if (this.kept?.name === name) return;
+    this.dropKept();
+    const again = join(this.o.restoreSpool, `${name}${AGAIN}`);
+    const ready = (async (): Promise<boolean> => {
+      await this.prefetching.get(name)?.catch(() => false);
+      try {
+        // Not yet consumed by replay: a local copy (PostgreSQL only reads a restored file).
+        await copyFile(join(this.o.restoreSpool, name), `${again}.tmp`);
+        renameSync(`${again}.tmp`, again);
+        return true;
+      } catch {
+        return restoreWal(config.store, config.serverName, name, again);
+      }
+    })().catch((err: unknown) => {
+      this.o.log.debug({ wal: name, err }, 'keeping a copy of the last WAL segment failed');
+      return false;
+    });
+    this.kept = { name, ready };
+  }
+
+  private dropKept(): void {
+    const kept = this.kept;
+    if (kept === undefined) return;
+    this.kept = undefined;
+    const remove = (): void => {
+      rmSync(join(this.o.restoreSpool, `${kept.name}${AGAIN}`), { force: true });
+      rmSync(join(this.o.restoreSpool, `${kept.name}${AGAIN}.tmp`), { force: true });
+    };
+    remove();
+    void kept.ready.then(remove);
+  }
+
+  /** A recovery at the end of the archive: the segment before `missing` is read again next. */
+  private keepBefore(missing: string, config: WalArchiveConfig): void {
+    if (!this.keepLastSegment) return;
+    const last = previousSegmentName(missing, this.segmentSize);
+    // A read-ahead may also miss a segment after the first missing one: that one is not last.
+    if (last === undefined || (this.kept !== undefined && last > this.kept.name)) return;
+    this.keepCopy(last, config);
+  }
+
   /**
    * Keeps up to maxParallel segments after the last one PostgreSQL asked for downloaded or
    * downloading, as it consumes them (a `mv` that the service only sees as a file gone from
@@ -547,6 +636,7 @@ export class WalService {
           if (!found) {
             // The end of the archive (for now): the next slow-path request starts again.
             this.readAhead = undefined;
+            this.keepBefore(name, config);
             return;
           }
           this.topUpRestore();
