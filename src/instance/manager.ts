@@ -169,6 +169,8 @@ export class InstanceManager {
   private loopDone: Promise<void> | undefined;
   /** pg_rewind attempts that failed in a row (re-clone after MAX_REWIND_ATTEMPTS). */
   private rewindFailures = 0;
+  /** The last failed recovery attempt: how many so far, when to try again, and why. */
+  private recoveryRetry: { generation: number; attempts: number; at: number; error: string } | undefined;
   /** The control plane asked for a restart (restart-only parameters changed). */
   private restartRequested = false;
   /** This standby was stopped because it cannot follow the new timeline; rewind it. */
@@ -770,13 +772,40 @@ export class InstanceManager {
    * promote, then stops it cleanly; the normal start, post-init and standbys follow.
    */
   private async recover(cluster: ClusterResource, instance: InstanceResource): Promise<void> {
-    const spec = recoverySpecOf(cluster)!;
     const failedMarker = join(this.o.dirs.dir, RECOVERY_FAILED);
     if (existsSync(failedMarker)) {
       throw new Error(
         `${readFileSync(failedMarker, 'utf8').trim()} (delete and re-create the cluster to try again)`,
       );
     }
+    // A failed attempt (a store that went away, PostgreSQL stopping) is retried, but not at the
+    // pace of the reconcile loop: each attempt downloads the whole backup again. As CNPG's
+    // recovery Job: 10 s, 20 s, 40 s ... up to 5 minutes between attempts.
+    // A changed spec (another backup, another target) is tried at once.
+    const generation = cluster.metadata.generation ?? 0;
+    const retry = this.recoveryRetry?.generation === generation ? this.recoveryRetry : undefined;
+    if (retry !== undefined && Date.now() < retry.at) {
+      throw new Error(
+        `${retry.error} (attempt ${retry.attempts} failed; trying again in ${Math.ceil((retry.at - Date.now()) / 1000)} s)`,
+      );
+    }
+    try {
+      await this.recoverOnce(cluster, instance);
+      this.recoveryRetry = undefined;
+    } catch (err) {
+      const attempts = (retry?.attempts ?? 0) + 1;
+      this.recoveryRetry = {
+        generation,
+        attempts,
+        at: Date.now() + Math.min(10_000 * 2 ** (attempts - 1), 300_000),
+        error: (err as Error).message,
+      };
+      throw err;
+    }
+  }
+
+  private async recoverOnce(cluster: ClusterResource, instance: InstanceResource): Promise<void> {
+    const spec = recoverySpecOf(cluster)!;
     this.setPhase('Recovering', 'looking for the base backup to restore');
     this.publishStatus();
     rmSync(join(this.o.dirs.dir, INITDB_DONE), { force: true });

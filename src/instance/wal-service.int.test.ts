@@ -1,5 +1,14 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -11,7 +20,18 @@ import { type WalArchiveConfig, WalService, walCommands } from './wal-service.ts
 
 // restore_command run for real by /bin/sh, as PostgreSQL runs it (with %f and %p replaced),
 // against a running WalService. The Node fallback points at a program that does not exist, so
-// every answer below comes from the spool protocol, without a Node process.
+// every answer below comes from the spool protocol, without a Node process. As root (CI), the
+// service runs as the manager does and the command as the postgres OS user, and every file
+// it restores must be readable by that user.
+
+/** The postgres OS user when we are root (the manager's setting), else undefined. */
+function pgAccount(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string): number =>
+    Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+const PG = pgAccount();
 
 const SEGMENT = '000000010000000000000003';
 const NEXT = '000000010000000000000004';
@@ -27,10 +47,15 @@ function runRestore(
 ): Promise<{ code: number; stderr: string; ms: number }> {
   const cmd = commands.restoreCommand.replaceAll('%f', name).replaceAll('%p', dest);
   const t0 = performance.now();
-  const child = spawn('/bin/sh', ['-c', cmd], {
-    cwd: join(dir, 'pgdata'),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  // As PostgreSQL's own account; and, as PostgreSQL does next, open what was restored.
+  const script = `(${cmd}); rc=$?; [ $rc -eq 0 ] && { head -c 1 ${dest} > /dev/null || exit 99; }; exit $rc`;
+  const child =
+    PG !== undefined
+      ? spawn('runuser', ['-u', 'postgres', '--', '/bin/sh', '-c', script], {
+          cwd: join(dir, 'pgdata'),
+          stdio: ['ignore', 'ignore', 'pipe'],
+        })
+      : spawn('/bin/sh', ['-c', script], { cwd: join(dir, 'pgdata'), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => {
     stderr += c;
@@ -47,6 +72,10 @@ function config(store: ObjectStore): WalArchiveConfig {
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pgh-walsvc-'));
   mkdirSync(join(dir, 'pgdata', 'pg_wal'), { recursive: true });
+  if (PG !== undefined) {
+    chmodSync(dir, 0o755);
+    for (const d of ['pgdata', 'pgdata/pg_wal']) chownSync(join(dir, d), PG.uid, PG.gid);
+  }
   const o = {
     walDir: join(dir, 'pgdata', 'pg_wal'),
     archiveSpool: join(dir, 'archive-spool'),
@@ -55,7 +84,10 @@ beforeEach(async () => {
   };
   service = new WalService({
     ...o,
-    account: { name: 'me', uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, switchUser: false },
+    account:
+      PG !== undefined
+        ? { name: 'postgres', uid: PG.uid, gid: PG.gid, switchUser: true }
+        : { name: 'me', uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, switchUser: false },
     log: pino({ level: 'silent' }),
   });
   await service.start();
@@ -132,7 +164,6 @@ describe('restore_command without a Node process', () => {
     const again = await runRestore(NEXT);
     expect(again.code).toBe(0);
     expect(readFileSync(join(dir, 'pgdata', 'pg_wal', 'RECOVERYXLOG')).equals(b)).toBe(true);
-    console.log('LISTS', lists, before);
     expect(lists.filter((p) => p.endsWith(NEXT)).length).toBe(before);
   });
 
@@ -150,7 +181,6 @@ describe('restore_command without a Node process', () => {
       expect(r.stderr).toBe('');
       // A Node process alone takes ~60 ms; the spool answer a few ms.
       expect(r.ms).toBeLessThan(1000);
-      console.log('ms', name, r.ms);
     }
     // An answer is used once: the file archived afterwards is found by the next request.
     await archived(store, SEGMENT, Buffer.alloc(1024, 1));

@@ -583,10 +583,12 @@ export class WalService {
         // Not yet consumed by replay: a local copy (PostgreSQL only reads a restored file).
         await copyFile(join(this.o.restoreSpool, name), `${again}.tmp`);
         renameSync(`${again}.tmp`, again);
-        return true;
       } catch {
-        return restoreWal(config.store, config.serverName, name, again);
+        if (!(await restoreWal(config.store, config.serverName, name, again))) return false;
       }
+      // PostgreSQL's account reads it (the manager may run as root).
+      this.giveToPg(again);
+      return true;
     })().catch((err: unknown) => {
       this.o.log.debug({ wal: name, err }, 'keeping a copy of the last WAL segment failed');
       return false;
