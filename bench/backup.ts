@@ -735,9 +735,11 @@ async function pgherdRecover(
       verified: `${check.sql} = ${got}`,
     };
   } finally {
-    await pgherd(['delete', 'cluster', cluster, '--timeout', '300s'], 320_000).catch((err: unknown) =>
-      log(`deleting cluster ${cluster}: ${(err as Error).message}`),
-    );
+    // --keep keeps every recovered cluster (its logs) too.
+    if (!opt.keep)
+      await pgherd(['delete', 'cluster', cluster, '--timeout', '300s'], 320_000).catch((err: unknown) =>
+        log(`deleting cluster ${cluster}: ${(err as Error).message}`),
+      );
   }
 }
 
@@ -811,13 +813,13 @@ async function pgbrRecover(
  * up to 50% from one run to the next on this machine (page-cache allocation in the VM).
  */
 async function alternate(
-  pgherdRun: () => Promise<Record<string, unknown>>,
+  pgherdRun: (rep: number) => Promise<Record<string, unknown>>,
   pgbrRun: () => Promise<Record<string, unknown>>,
 ): Promise<{ pgherd: Record<string, unknown>; pgbackrest: Record<string, unknown> }> {
   const a: Array<Record<string, unknown>> = [];
   const b: Array<Record<string, unknown>> = [];
   for (let i = 0; i < REPS; i++) {
-    a.push(await pgherdRun());
+    a.push(await pgherdRun(i));
     b.push(await pgbrRun());
   }
   const summary = (runs: Array<Record<string, unknown>>): Record<string, unknown> => {
@@ -841,7 +843,7 @@ async function restores(): Promise<Record<string, unknown>> {
     const t = taken[comp];
     if (t === undefined) throw new Error(`no ${comp} backup was taken`);
     out[comp] = await alternate(
-      () => pgherdRecover(`r${comp}`, `      backup:\n        name: ${t.pgherdName}\n`, accounts),
+      (i) => pgherdRecover(`r${comp}${i}`, `      backup:\n        name: ${t.pgherdName}\n`, accounts),
       () => pgbrRecover(comp, t.pgbrLabel, undefined, accounts),
     );
   }
@@ -883,9 +885,9 @@ async function pitr(): Promise<Record<string, unknown>> {
   const a = await prepareTarget(pgherdSide);
   const b = await prepareTarget(pgbrSide);
   const r = await alternate(
-    () =>
+    (i) =>
       pgherdRecover(
-        'pitr',
+        `pitr${i}`,
         `      backup:\n        name: ${t.pgherdName}\n      recoveryTarget:\n        targetTime: "${a.iso}"\n`,
         mark,
       ),

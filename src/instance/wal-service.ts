@@ -89,6 +89,8 @@ const NONE = '.none';
 const ERROR = '.error';
 /** A copy of the last segment of the archive, for the end of recovery's second read. */
 const AGAIN = '.again';
+/** A file being written into the spool (never a name restore_command looks for). */
+const TMP = '.pgherd-tmp';
 /** Back-off between failed uploads: short, so that archiving resumes soon after the store returns. */
 const MAX_BACKOFF_MS = 1_000;
 /** While archiving keeps failing the same way, the warning is repeated this often. */
@@ -561,15 +563,28 @@ export class WalService {
   }
 
   private fetch(name: string, config: WalArchiveConfig): Promise<boolean> {
-    const spooled = join(this.o.restoreSpool, name);
-    const p = restoreWal(config.store, config.serverName, name, spooled)
-      .then((found) => {
-        if (found) this.giveToPg(spooled);
-        return found;
-      })
-      .finally(() => this.prefetching.delete(name));
+    const p = this.download(name, join(this.o.restoreSpool, name), config).finally(() =>
+      this.prefetching.delete(name),
+    );
     this.prefetching.set(name, p);
     return p;
+  }
+
+  /**
+   * Downloads `name` to `path` in the spool, given to PostgreSQL's account *before* it appears
+   * under its name: restore_command's shell takes a file the moment it exists, and PostgreSQL
+   * could not open one still owned by root.
+   */
+  private async download(name: string, path: string, config: WalArchiveConfig): Promise<boolean> {
+    const tmp = `${path}${TMP}`;
+    try {
+      if (!(await restoreWal(config.store, config.serverName, name, tmp))) return false;
+      this.giveToPg(tmp);
+      renameSync(tmp, path);
+      return true;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   }
 
   /** Puts a copy of `name` in the spool as `%f.again` (from the spool, else the archive). */
@@ -580,15 +595,16 @@ export class WalService {
     const ready = (async (): Promise<boolean> => {
       await this.prefetching.get(name)?.catch(() => false);
       try {
-        // Not yet consumed by replay: a local copy (PostgreSQL only reads a restored file).
-        await copyFile(join(this.o.restoreSpool, name), `${again}.tmp`);
-        renameSync(`${again}.tmp`, again);
+        // Not yet consumed by replay: a local copy (PostgreSQL only reads a restored file),
+        // PostgreSQL's before it is in place.
+        await copyFile(join(this.o.restoreSpool, name), `${again}${TMP}`);
+        this.giveToPg(`${again}${TMP}`);
+        renameSync(`${again}${TMP}`, again);
+        return true;
       } catch {
-        if (!(await restoreWal(config.store, config.serverName, name, again))) return false;
+        rmSync(`${again}${TMP}`, { force: true });
+        return this.download(name, again, config);
       }
-      // PostgreSQL's account reads it (the manager may run as root).
-      this.giveToPg(again);
-      return true;
     })().catch((err: unknown) => {
       this.o.log.debug({ wal: name, err }, 'keeping a copy of the last WAL segment failed');
       return false;
@@ -602,7 +618,7 @@ export class WalService {
     this.kept = undefined;
     const remove = (): void => {
       rmSync(join(this.o.restoreSpool, `${kept.name}${AGAIN}`), { force: true });
-      rmSync(join(this.o.restoreSpool, `${kept.name}${AGAIN}.tmp`), { force: true });
+      rmSync(join(this.o.restoreSpool, `${kept.name}${AGAIN}${TMP}`), { force: true });
     };
     remove();
     void kept.ready.then(remove);
