@@ -786,7 +786,7 @@ export class InstanceManager {
     const retry = this.recoveryRetry?.generation === generation ? this.recoveryRetry : undefined;
     if (retry !== undefined && Date.now() < retry.at) {
       throw new Error(
-        `${retry.error} (attempt ${retry.attempts} failed; trying again in ${Math.ceil((retry.at - Date.now()) / 1000)} s)`,
+        `${retry.error} (attempt ${retry.attempts} failed; the next one at ${new Date(retry.at).toISOString()})`,
       );
     }
     try {
@@ -862,7 +862,10 @@ export class InstanceManager {
       this.configureWal(cluster);
       if (restored.beginWal !== null) {
         // Without a target, replay ends where the archive does (and reads its last segment twice).
-        this.wal.prefetch(restored.beginWal, { endOfRecovery: plan.target === undefined });
+        this.wal.prefetch(restored.beginWal, {
+          archiveRecovery: true,
+          endOfArchive: !recoveryTargetSettings(plan.target).some(([k]) => k !== 'recovery_target_timeline'),
+        });
       }
       this.writeConfig(cluster, instance);
       const conf = join(this.o.dirs.pgdata, 'postgresql.conf');
@@ -879,11 +882,20 @@ export class InstanceManager {
     }
     // The promoted server goes on as the new primary (CNPG restarts it; nothing needs that
     // here): its configuration without the recovery settings is written and reloaded.
+    writeFileSync(join(this.o.dirs.dir, INITDB_DONE), `${new Date().toISOString()}\n`, { mode: 0o600 });
     this.configureWal(cluster);
     this.writeConfig(cluster, instance);
-    await this.reload();
     this.startupComplete = true;
-    writeFileSync(join(this.o.dirs.dir, INITDB_DONE), `${new Date().toISOString()}\n`, { mode: 0o600 });
+    try {
+      await this.reload();
+    } catch (err) {
+      // The recovery is done; the reload is retried by the next passes.
+      this.pendingReload = true;
+      this.log.warn(
+        { err },
+        `reloading the configuration after the recovery failed: ${(err as Error).message}`,
+      );
+    }
     this.log.info({ ms: Date.now() - started }, `recovery finished; the new cluster starts from it`);
   }
 

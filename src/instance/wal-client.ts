@@ -12,7 +12,8 @@
  * Self-contained on purpose (node:net only): the manager copies this file into the instance
  * folder, where PostgreSQL's account can read it wherever pgherd is installed. Exit codes: 0
  * done; 1 not done (PostgreSQL retries an archive, or treats a restore as "not in the
- * archive"). Never above 125: PostgreSQL would take that as fatal and stop.
+ * archive"); 126 only for a restore error during an archive recovery, which must stop
+ * PostgreSQL (above 125 is fatal to it) rather than end the recovery early.
  */
 import { connect } from 'node:net';
 
@@ -33,6 +34,11 @@ export interface WalResponse {
   ok: boolean;
   /** restore: the archive does not have the file (the normal end of recovery). */
   missing?: boolean;
+  /**
+   * restore during an archive recovery: the error persists and must stop PostgreSQL (exit
+   * 126) rather than pass for the end of the archive.
+   */
+  fatal?: boolean;
   error?: string;
 }
 
@@ -92,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
   if (response.missing !== true) {
     process.stderr.write(`pgherd wal-${op}: ${response.error ?? 'failed'}\n`);
   }
-  return 1;
+  return response.fatal === true ? 126 : 1;
 }
 
 // Run only as a program, not when imported (the manager and the tests import askManager).

@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,6 +113,12 @@ describe('restore_command without a Node process', () => {
     const b = Buffer.alloc(16 * 1024 * 1024, 9);
     await archived(store, SEGMENT, a);
     await archived(store, NEXT, b);
+    const lists: string[] = [];
+    const list = store.list.bind(store);
+    store.list = (prefix: string) => {
+      lists.push(prefix);
+      return list(prefix);
+    };
     service.configure({
       archive: undefined,
       isCurrentPrimary: false,
@@ -125,8 +132,11 @@ describe('restore_command without a Node process', () => {
     expect(readFileSync(join(dir, 'pgdata', 'pg_wal', 'RECOVERYXLOG')).equals(a)).toBe(true);
     // The read-ahead put the next segment in the spool: the first `mv` finds it.
     await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(join(dir, 'restore-spool', NEXT))).toBe(true);
     const second = await runRestore(NEXT);
     expect(second.code).toBe(0);
+    // Downloaded once, ahead of the request.
+    expect(lists.filter((p) => p.endsWith(NEXT))).toHaveLength(1);
     expect(readFileSync(join(dir, 'pgdata', 'pg_wal', 'RECOVERYXLOG')).equals(b)).toBe(true);
   });
 
@@ -149,7 +159,7 @@ describe('restore_command without a Node process', () => {
       segmentSize: 16 * 1024 * 1024,
     });
     // As a recovery does: prefetch from the backup's first segment, before PostgreSQL asks.
-    service.prefetch(SEGMENT, { endOfRecovery: true });
+    service.prefetch(SEGMENT, { archiveRecovery: true, endOfArchive: true });
     await new Promise((r) => setTimeout(r, 500));
     expect((await runRestore(SEGMENT)).code).toBe(0);
     expect((await runRestore(NEXT)).code).toBe(0);
@@ -210,6 +220,59 @@ describe('restore_command without a Node process', () => {
     // An answer is used once: the file archived afterwards is found by the next request.
     await archived(store, SEGMENT, Buffer.alloc(1024, 1));
     expect((await runRestore(SEGMENT)).code).toBe(0);
+  });
+
+  it('does not answer a request made before the file it asked for arrived (the shell takes that file)', async () => {
+    const store = new MemoryObjectStore();
+    await archived(store, SEGMENT, Buffer.alloc(1024, 5));
+    let listed = 0;
+    const list = store.list.bind(store);
+    store.list = (prefix: string) => {
+      if (prefix.endsWith(SEGMENT)) listed++;
+      return list(prefix);
+    };
+    service.configure({
+      archive: undefined,
+      isCurrentPrimary: false,
+      restore: config(store),
+      segmentSize: 16 * 1024 * 1024,
+    });
+    service.prefetch(SEGMENT);
+    for (let i = 0; i < 50 && !existsSync(join(dir, 'restore-spool', SEGMENT)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const fetched = listed;
+    // What the shell saw: no file, so it left a request; the download then put the file in
+    // the spool, and the shell took it before the service read the request.
+    rmSync(join(dir, 'restore-spool', SEGMENT));
+    const want = join(dir, 'restore-spool', `${SEGMENT}.want`);
+    writeFileSync(want, '');
+    const before = new Date(Date.now() - 1000);
+    utimesSync(want, before, before);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(want)).toBe(false);
+    expect(existsSync(join(dir, 'restore-spool', SEGMENT))).toBe(false);
+    expect(listed).toBe(fetched);
+    // A request made now is a new one (PostgreSQL reading it again): answered.
+    expect((await runRestore(SEGMENT)).code).toBe(0);
+    expect(listed).toBe(fetched + 1);
+  });
+
+  it('stops an archive recovery on a store error instead of letting it end early', async () => {
+    const broken = new MemoryObjectStore();
+    broken.list = () => Promise.reject(new Error('s3://gone/x is unreachable: connect ECONNREFUSED'));
+    service.configure({
+      archive: undefined,
+      isCurrentPrimary: false,
+      restore: config(broken),
+      segmentSize: 16 * 1024 * 1024,
+    });
+    service.prefetch(SEGMENT, { archiveRecovery: true });
+    const r = await runRestore(NEXT);
+    // Above 125: PostgreSQL stops (FATAL) rather than take the error for the end of WAL.
+    expect(r.code).toBe(126);
+    expect(r.stderr).toContain('ECONNREFUSED');
+    expect(r.stderr).toContain('after 4 attempts');
   });
 
   it('passes the reason of a failure to PostgreSQL (its log shows it)', async () => {

@@ -17,12 +17,15 @@
  * normal end of recovery) or `%f.error` (the reason, copied to PostgreSQL's log). A request
  * downloads the segment plus the next `maxParallel - 1` into the spool, so replay finds most
  * segments already there. Node (wal-client.mjs) runs only when the service does not answer
- * within 5 s; a recovery asks for several files that are not in the archive (history files,
- * the segment after the last), and a Node process costs ~60 ms each.
+ * within 6-10 s; a recovery asks for several files that are not in the archive (history
+ * files, the segment after the last), and a Node process costs ~60 ms each.
  *
  * Nothing is lost when the store is unreachable: an upload that fails leaves the segment
  * `.ready` (PostgreSQL keeps it), the failure is reported (the cluster's ContinuousArchiving
- * condition), and uploads resume after a back-off.
+ * condition), and uploads resume after a back-off. A standby whose restore fails streams or
+ * asks again; an archive recovery (bootstrap.recovery) must not take a failure for the end of
+ * the archive and promote early: after a few attempts the answer is `%f.fatal` and
+ * restore_command exits 126, which stops PostgreSQL (the recovery is tried again later).
  */
 import {
   chownSync,
@@ -32,6 +35,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   watch,
   writeFileSync,
 } from 'node:fs';
@@ -87,6 +91,10 @@ const POLL_MS = 100;
 const WANT = '.want';
 const NONE = '.none';
 const ERROR = '.error';
+/** An error that must stop the recovery: restore_command exits 126 (PostgreSQL: FATAL). */
+const FATAL = '.fatal';
+/** Attempts at a file during an archive recovery before the error stops it. */
+const RECOVERY_FETCH_ATTEMPTS = 4;
 /** A copy of the last segment of the archive, for the end of recovery's second read. */
 const AGAIN = '.again';
 /** A file being written into the spool (never a name restore_command looks for). */
@@ -158,6 +166,15 @@ export class WalService {
    * kept in the spool as `%f.again` rather than downloaded again.
    */
   private keepLastSegment = false;
+  /** The segment whose kept copy PostgreSQL took for its second read. */
+  private servedAgain: string | undefined;
+  /** When each file was put in the restore spool (to recognise requests made before). */
+  private readonly spooledAt = new Map<string, number>();
+  /**
+   * An archive recovery (bootstrap.recovery), not a standby: a restore that keeps failing
+   * stops PostgreSQL (restore_command exits 126) instead of looking like the end of WAL.
+   */
+  private archiveRecovery = false;
   /** The segment kept (or being kept) as `%f.again`, if any. */
   private kept: { name: string; ready: Promise<boolean> } | undefined;
   private failures = 0;
@@ -203,6 +220,11 @@ export class WalService {
       this.topUpRestore();
       this.serveRestoreRequests();
     }, POLL_MS);
+    this.watchRestoreSpool();
+  }
+
+  /** Reacts to restore_command's requests at once; the poll stays as the safety net. */
+  private watchRestoreSpool(): void {
     try {
       this.restoreWatcher = watch(this.o.restoreSpool, () => this.serveRestoreRequests());
       this.restoreWatcher.on('error', () => {
@@ -210,7 +232,7 @@ export class WalService {
         this.restoreWatcher = undefined;
       });
     } catch {
-      /* the poll serves the requests */
+      /* the poll serves the requests (and tries the watch again) */
     }
   }
 
@@ -257,6 +279,9 @@ export class WalService {
       this.clearRestoreSpool();
       this.readAhead = undefined;
       this.keepLastSegment = false;
+      this.archiveRecovery = false;
+      this.servedAgain = undefined;
+      this.spooledAt.clear();
       this.dropKept();
     }
     this.restore = input.restore;
@@ -267,9 +292,11 @@ export class WalService {
    * recovery knows the first segment it needs from the backup, and PostgreSQL spends its first
    * moments syncing the data directory.
    */
-  prefetch(name: string, o: { endOfRecovery?: boolean } = {}): void {
+  prefetch(name: string, o: { archiveRecovery?: boolean; endOfArchive?: boolean } = {}): void {
     if (this.restore === undefined || !isWalName(name)) return;
-    this.keepLastSegment = o.endOfRecovery === true;
+    this.archiveRecovery = o.archiveRecovery === true;
+    this.keepLastSegment = o.endOfArchive === true;
+    this.servedAgain = undefined;
     this.readAhead = name;
     this.topUpRestore();
   }
@@ -403,12 +430,17 @@ export class WalService {
       this.stats.lastError = message;
       // One warning per cause (and a reminder every 30 s), not one per attempt.
       const now = Date.now();
+      // The cause without the file names (an object key differs for every segment).
+      const cause = message.replace(
+        /[0-9A-F]{24}(\.[0-9A-F]{8}\.backup|\.partial)?|[0-9A-F]{8}\.history/g,
+        '<wal>',
+      );
       if (
         this.lastWarning === undefined ||
-        this.lastWarning.message !== message ||
+        this.lastWarning.message !== cause ||
         now - this.lastWarning.at >= REPEAT_WARNING_MS
       ) {
-        this.lastWarning = { message, at: now };
+        this.lastWarning = { message: cause, at: now };
         this.o.log.warn({ wal: name, failures: this.failures }, `cannot archive ${name}: ${message}`);
       }
       this.o.onArchiveResult?.({ ok: false, walName: name, error: message });
@@ -484,16 +516,30 @@ export class WalService {
    * by the download), `%f.none` when the archive does not have it, `%f.error` with the reason.
    */
   private serveRestoreRequests(): void {
+    if (this.restoreWatcher === undefined && this.timer !== undefined) this.watchRestoreSpool();
     for (const f of this.listDir(this.o.restoreSpool)) {
       if (!f.endsWith(WANT)) continue;
       const name = f.slice(0, -WANT.length);
       if (this.answering.has(name)) continue;
+      const want = join(this.o.restoreSpool, f);
+      let askedAt: number;
+      try {
+        askedAt = statSync(want).mtimeMs;
+      } catch {
+        continue;
+      }
+      rmSync(want, { force: true });
+      // A request left just before a download put the file in the spool: the shell that left
+      // it takes that file. Answering it would download the file again (and leave it behind).
+      // The margin covers the file system's coarse clock; a later request is a new one.
+      const spooledAt = this.spooledAt.get(name);
+      if (spooledAt !== undefined && askedAt < spooledAt - 5) continue;
       this.answering.add(name);
-      rmSync(join(this.o.restoreSpool, f), { force: true });
       void this.spoolWanted(name)
         .then((r) => {
           if (r.ok) return;
-          const answer = join(this.o.restoreSpool, `${name}${r.missing === true ? NONE : ERROR}`);
+          const kind = r.missing === true ? NONE : r.fatal === true ? FATAL : ERROR;
+          const answer = join(this.o.restoreSpool, `${name}${kind}`);
           writeFileSync(answer, r.missing === true ? '' : `pgherd wal-restore: ${r.error ?? 'failed'}\n`, {
             mode: 0o644,
           });
@@ -521,41 +567,68 @@ export class WalService {
     }
   }
 
-  /** Puts `name` in the restore spool (and prefetches what follows): ok, missing or an error. */
+  /**
+   * Puts `name` in the restore spool (and prefetches what follows): ok, missing or an error.
+   * During an archive recovery (not a standby) an error that persists is fatal: PostgreSQL
+   * would take "not restored" for the end of the archive and promote too early.
+   */
   private async spoolWanted(name: string): Promise<WalResponse> {
     if (!isWalName(name)) return { ok: false, error: `${name} is not a WAL file name` };
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.spoolWantedOnce(name);
+      if (r.ok || r.missing === true || !this.archiveRecovery) return r;
+      if (this.restore === undefined || attempt >= RECOVERY_FETCH_ATTEMPTS) {
+        return {
+          ...r,
+          fatal: true,
+          error: `${r.error ?? 'failed'} (after ${attempt} attempts; the recovery stops rather than end before the end of the archive)`,
+        };
+      }
+      this.o.log.warn({ wal: name, attempt }, `cannot restore ${name}, trying again: ${r.error ?? ''}`);
+      // 0.5 + 1 + 1.5 s: within the shell's own wait for the answer.
+      await new Promise((ok) => setTimeout(ok, 500 * attempt));
+    }
+  }
+
+  private async spoolWantedOnce(name: string): Promise<WalResponse> {
     const config = this.restore;
     if (config === undefined) {
       return { ok: false, error: 'no object store to restore WAL from is configured for this instance' };
     }
     try {
       const spooled = join(this.o.restoreSpool, name);
+      const pending = this.prefetching.get(name);
       const kept = this.kept;
-      if (kept?.name === name) {
-        // The end of recovery reads the last segment again: it is here (or on its way).
+      if (kept?.name === name && pending === undefined && !existsSync(spooled)) {
+        // The end of recovery reads the last segment again: it is here (or on its way). Not
+        // used for the first read, which a download in progress or the spool serves.
         this.kept = undefined;
+        this.servedAgain = name;
         if (await kept.ready) {
           try {
             renameSync(join(this.o.restoreSpool, `${name}${AGAIN}`), spooled);
+            this.spooledAt.set(name, Date.now());
+            // The end of the archive is known: no read-ahead from here.
+            return { ok: true };
           } catch {
             /* gone: fetched below */
           }
         }
       }
-      const pending = this.prefetching.get(name);
       const found =
         existsSync(spooled) || (pending !== undefined ? await pending : await this.fetch(name, config));
-      if (!found) this.keepBefore(name, config);
-      else if (this.kept !== undefined && /^[0-9A-F]{24}$/.test(name) && name > this.kept.name) {
+      if (!found) {
+        this.keepBefore(name, config);
+        return { ok: false, missing: true };
+      }
+      if (this.kept !== undefined && /^[0-9A-F]{24}$/.test(name) && name > this.kept.name) {
         // Replay went past it (new WAL arrived): the copy is not needed.
         this.dropKept();
       }
-      if (found) {
-        // Replay goes on from here: keep maxParallel segments ahead of it from now on.
-        this.readAhead = nextSegmentName(name, this.segmentSize);
-        this.topUpRestore();
-      }
-      if (!found || !existsSync(spooled)) return { ok: false, missing: true };
+      // Replay goes on from here: keep maxParallel segments ahead of it from now on.
+      this.readAhead = nextSegmentName(name, this.segmentSize);
+      this.topUpRestore();
+      // Found: in the spool now, or already taken by the shell that asked.
       return { ok: true };
     } catch (err) {
       return { ok: false, error: (err as Error).message };
@@ -581,6 +654,7 @@ export class WalService {
       if (!(await restoreWal(config.store, config.serverName, name, tmp))) return false;
       this.giveToPg(tmp);
       renameSync(tmp, path);
+      if (path === join(this.o.restoreSpool, name)) this.spooledAt.set(name, Date.now());
       return true;
     } finally {
       rmSync(tmp, { force: true });
@@ -629,7 +703,9 @@ export class WalService {
     if (!this.keepLastSegment) return;
     const last = previousSegmentName(missing, this.segmentSize);
     // A read-ahead may also miss a segment after the first missing one: that one is not last.
-    if (last === undefined || (this.kept !== undefined && last > this.kept.name)) return;
+    // And the segment PostgreSQL already read a second time is not kept a third time.
+    if (last === undefined || last === this.servedAgain) return;
+    if (this.kept !== undefined && last > this.kept.name) return;
     this.keepCopy(last, config);
   }
 
@@ -689,20 +765,22 @@ export function walCommands(input: {
 
 /**
  * restore_command: the prefetched file, else a `%f.want` request answered in the spool (the
- * file, `%f.none` or `%f.error`), polled every 5 ms by shell builtins for up to ~5 s; then
- * the Node client, which waits for the manager as long as a download takes.
+ * file, `%f.none`, `%f.error` or `%f.fatal`), tested with shell builtins every 5 ms (a
+ * /bin/sleep each time) 1000 times, 6-10 s; then the Node client, which waits for the
+ * manager as long as a download takes.
  */
 function restoreCommand(spool: string, fallback: string): string {
   const f = `${spool}/%f`;
   return [
     `mv ${f} %p 2>/dev/null && exit 0`,
-    `rm -f ${f}${NONE} ${f}${ERROR}`,
+    `rm -f ${f}${NONE} ${f}${ERROR} ${f}${FATAL}`,
     `: > ${f}${WANT} || ${fallback}`,
     'i=0',
     'while [ $i -lt 1000 ]',
     `do if [ -e ${f} ]; then mv ${f} %p && exit 0; fi`,
     `if [ -e ${f}${NONE} ]; then rm -f ${f}${NONE}; exit 1; fi`,
     `if [ -e ${f}${ERROR} ]; then cat ${f}${ERROR} >&2; rm -f ${f}${ERROR}; exit 1; fi`,
+    `if [ -e ${f}${FATAL} ]; then cat ${f}${FATAL} >&2; rm -f ${f}${FATAL}; exit 126; fi`,
     'sleep 0.005',
     'i=$((i+1))',
     'done',

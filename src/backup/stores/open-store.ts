@@ -22,7 +22,14 @@ class LazyS3ObjectStore implements ObjectStore {
     this.location = `s3://${o.bucket}${o.prefix ? `/${o.prefix}` : ''}${o.endpoint ? ` at ${o.endpoint}` : ''}`;
   }
   private s3(): Promise<S3ObjectStore> {
-    this.store ??= import('./s3-store.ts').then((m) => new m.S3ObjectStore(this.o));
+    this.store ??= import('./s3-store.ts').then(
+      (m) => new m.S3ObjectStore(this.o),
+      (err: unknown) => {
+        // Not cached: the next request tries again.
+        this.store = undefined;
+        throw err;
+      },
+    );
     return this.store;
   }
   async put(key: string, body: Buffer | Readable): Promise<void> {

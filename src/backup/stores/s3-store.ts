@@ -61,6 +61,9 @@ export class S3ObjectStore implements ObjectStore {
       maxAttempts: 3,
       requestHandler: new NodeHttpHandler({
         connectionTimeout: 5000,
+        // A request that sends and receives nothing for a minute fails (and is retried)
+        // instead of holding a WAL restore or upload forever.
+        socketTimeout: 60_000,
         ...(o.ca !== undefined ? { httpsAgent: new Agent({ ca: o.ca, keepAlive: true }) } : {}),
       }),
     });
