@@ -100,7 +100,7 @@ const AGAIN = '.again';
 /** A file being written into the spool (never a name restore_command looks for). */
 const TMP = '.pgherd-tmp';
 /** Back-off between failed uploads: short, so that archiving resumes soon after the store returns. */
-const MAX_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 500;
 /** While archiving keeps failing the same way, the warning is repeated this often. */
 const REPEAT_WARNING_MS = 30_000;
 
@@ -424,7 +424,7 @@ export class WalService {
     } catch (err) {
       const message = (err as Error).message;
       this.failures++;
-      this.retryAt = Date.now() + Math.min(250 * 2 ** this.failures, MAX_BACKOFF_MS);
+      this.retryAt = Date.now() + Math.min(125 * 2 ** this.failures, MAX_BACKOFF_MS);
       this.stats.lastFailedWal = name;
       this.stats.lastFailedAt = new Date().toISOString();
       this.stats.lastError = message;
