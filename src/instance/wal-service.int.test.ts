@@ -100,6 +100,28 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A memory store that records the prefixes it lists (every download lists its object first). */
+function listingStore(): { store: MemoryObjectStore; lists: string[] } {
+  const store = new MemoryObjectStore();
+  const lists: string[] = [];
+  const list = store.list.bind(store);
+  store.list = (prefix: string) => {
+    lists.push(prefix);
+    return list(prefix);
+  };
+  return { store, lists };
+}
+
+/** The instance restores from `store` (or from nowhere), as a standby or a recovery does. */
+function restoreFrom(store: ObjectStore | undefined, maxParallel = 2): void {
+  service.configure({
+    archive: undefined,
+    isCurrentPrimary: false,
+    restore: store === undefined ? undefined : { ...config(store), maxParallel },
+    segmentSize: 16 * 1024 * 1024,
+  });
+}
+
 async function archived(store: ObjectStore, name: string, body: Buffer): Promise<void> {
   const src = join(dir, `src-${name}`);
   writeFileSync(src, body);
@@ -108,23 +130,12 @@ async function archived(store: ObjectStore, name: string, body: Buffer): Promise
 
 describe('restore_command without a Node process', () => {
   it('fetches a segment on request, then finds the next one prefetched', async () => {
-    const store = new MemoryObjectStore();
+    const { store, lists } = listingStore();
     const a = Buffer.alloc(16 * 1024 * 1024, 7);
     const b = Buffer.alloc(16 * 1024 * 1024, 9);
     await archived(store, SEGMENT, a);
     await archived(store, NEXT, b);
-    const lists: string[] = [];
-    const list = store.list.bind(store);
-    store.list = (prefix: string) => {
-      lists.push(prefix);
-      return list(prefix);
-    };
-    service.configure({
-      archive: undefined,
-      isCurrentPrimary: false,
-      restore: config(store),
-      segmentSize: 16 * 1024 * 1024,
-    });
+    restoreFrom(store);
 
     const first = await runRestore(SEGMENT);
     expect(first.stderr).toBe('');
@@ -141,23 +152,12 @@ describe('restore_command without a Node process', () => {
   });
 
   it('keeps the last segment of the archive for the second read at the end of recovery', async () => {
-    const store = new MemoryObjectStore();
+    const { store, lists } = listingStore();
     const a = Buffer.alloc(16 * 1024 * 1024, 3);
     const b = Buffer.alloc(16 * 1024 * 1024, 4);
     await archived(store, SEGMENT, a);
     await archived(store, NEXT, b);
-    const lists: string[] = [];
-    const list = store.list.bind(store);
-    store.list = (prefix: string) => {
-      lists.push(prefix);
-      return list(prefix);
-    };
-    service.configure({
-      archive: undefined,
-      isCurrentPrimary: false,
-      restore: config(store),
-      segmentSize: 16 * 1024 * 1024,
-    });
+    restoreFrom(store);
     // As a recovery does: prefetch from the backup's first segment, before PostgreSQL asks.
     service.prefetch(SEGMENT, { archiveRecovery: true, endOfArchive: true });
     await new Promise((r) => setTimeout(r, 500));
@@ -188,12 +188,7 @@ describe('restore_command without a Node process', () => {
       names.push(name);
       await archived(store, name, Buffer.alloc(256 * 1024, i));
     }
-    service.configure({
-      archive: undefined,
-      isCurrentPrimary: false,
-      restore: { ...config(store), maxParallel: 1 },
-      segmentSize: 16 * 1024 * 1024,
-    });
+    restoreFrom(store, 1);
     for (const [i, name] of names.entries()) {
       const r = await runRestore(name);
       expect(r.stderr).toBe('');
@@ -204,12 +199,7 @@ describe('restore_command without a Node process', () => {
 
   it('answers "not in the archive" quickly and silently (history files, the end of the archive)', async () => {
     const store = new MemoryObjectStore();
-    service.configure({
-      archive: undefined,
-      isCurrentPrimary: false,
-      restore: config(store),
-      segmentSize: 16 * 1024 * 1024,
-    });
+    restoreFrom(store);
     for (const name of ['00000002.history', SEGMENT]) {
       const r = await runRestore(name);
       expect(r.code).toBe(1);
@@ -231,12 +221,7 @@ describe('restore_command without a Node process', () => {
       if (prefix.endsWith(SEGMENT)) listed++;
       return list(prefix);
     };
-    service.configure({
-      archive: undefined,
-      isCurrentPrimary: false,
-      restore: config(store),
-      segmentSize: 16 * 1024 * 1024,
-    });
+    restoreFrom(store);
     service.prefetch(SEGMENT);
     for (let i = 0; i < 50 && !existsSync(join(dir, 'restore-spool', SEGMENT)); i++) {
       await new Promise((r) => setTimeout(r, 20));
@@ -261,12 +246,7 @@ describe('restore_command without a Node process', () => {
   it('stops an archive recovery on a store error instead of letting it end early', async () => {
     const broken = new MemoryObjectStore();
     broken.list = () => Promise.reject(new Error('s3://gone/x is unreachable: connect ECONNREFUSED'));
-    service.configure({
-      archive: undefined,
-      isCurrentPrimary: false,
-      restore: config(broken),
-      segmentSize: 16 * 1024 * 1024,
-    });
+    restoreFrom(broken);
     service.prefetch(SEGMENT, { archiveRecovery: true });
     const r = await runRestore(NEXT);
     // Above 125: PostgreSQL stops (FATAL) rather than take the error for the end of WAL.
@@ -278,36 +258,21 @@ describe('restore_command without a Node process', () => {
   it('passes the reason of a failure to PostgreSQL (its log shows it)', async () => {
     const broken = new MemoryObjectStore();
     broken.list = () => Promise.reject(new Error('s3://gone/x is unreachable: connect ECONNREFUSED'));
-    service.configure({
-      archive: undefined,
-      isCurrentPrimary: false,
-      restore: config(broken),
-      segmentSize: 16 * 1024 * 1024,
-    });
+    restoreFrom(broken);
     const r = await runRestore(SEGMENT);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('ECONNREFUSED');
   });
 
   it('says so when the instance has nowhere to restore from', async () => {
-    service.configure({
-      archive: undefined,
-      isCurrentPrimary: false,
-      restore: undefined,
-      segmentSize: 16 * 1024 * 1024,
-    });
+    restoreFrom(undefined);
     const r = await runRestore(SEGMENT);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('no object store to restore WAL from');
   });
 
   it('refuses a name that is not a WAL file', async () => {
-    service.configure({
-      archive: undefined,
-      isCurrentPrimary: false,
-      restore: config(new MemoryObjectStore()),
-      segmentSize: 16 * 1024 * 1024,
-    });
+    restoreFrom(new MemoryObjectStore());
     const r = await runRestore('postgresql.conf');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('not a WAL file name');
