@@ -12,11 +12,11 @@ import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBackupInfo } from './backup-info.ts';
-import { backupIdFor, takeBaseBackup, walRange } from './base-backup.ts';
+import { backupIdFor, takeBaseBackup } from './base-backup.ts';
 import { chooseBackupForTarget, listBackups, walSegmentsIn } from './catalog.ts';
 import { FileObjectStore } from './stores/file-store.ts';
 import { MemoryObjectStore } from './stores/memory-store.ts';
-import { archiveWal } from './wal.ts';
+import { archiveWal, walRange } from './wal.ts';
 
 const BIN = process.env['PGHERD_PG_BINDIR'] ?? '/usr/lib/postgresql/15/bin';
 const LZ4 = '/usr/bin/lz4';

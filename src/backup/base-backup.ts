@@ -14,10 +14,11 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import type tar from 'tar-stream';
 import type { ObjectStore } from '../ports/object-store.ts';
+import { formatLsn, parseLsn } from '../postgres/lsn.ts';
 import { type BackupInfo, type DoneBackupInfo, isDoneBackup, renderBackupInfo } from './backup-info.ts';
 import { type Compression, createCompressor, tarName } from './compression.ts';
 import { joinKey } from './stores/destination.ts';
-import { archiveWal, type WalCompression } from './wal.ts';
+import { archiveWal, type WalCompression, walFileName, walRange } from './wal.ts';
 
 export interface BaseBackupInput {
   store: ObjectStore;
@@ -79,38 +80,10 @@ export function backupIdFor(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').slice(0, 15);
 }
 
-/** The WAL file name of an LSN on a timeline (24 hex characters). */
-export function walFileName(timeline: number, lsn: string, segmentSize: number): string {
-  const [hi, lo] = lsn.split('/').map((x) => BigInt(`0x${x}`)) as [bigint, bigint];
-  const pos = (hi << 32n) | lo;
-  const seg = pos / BigInt(segmentSize);
-  const perLog = 0x100000000n / BigInt(segmentSize);
-  const hex = (n: bigint): string => n.toString(16).toUpperCase().padStart(8, '0');
-  return `${hex(BigInt(timeline))}${hex(seg / perLog)}${hex(seg % perLog)}`;
-}
-
 /** The WAL file holding the byte just before `lsn` (PostgreSQL's XLByteToPrevSeg). */
 export function walFileNameBefore(timeline: number, lsn: string, segmentSize: number): string {
-  const [hi, lo] = lsn.split('/').map((x) => BigInt(`0x${x}`)) as [bigint, bigint];
-  const pos = (hi << 32n) | lo;
-  if (pos === 0n) return walFileName(timeline, lsn, segmentSize);
-  const before = pos - 1n;
-  return walFileName(
-    timeline,
-    `${(before >> 32n).toString(16).toUpperCase()}/${(before & 0xffffffffn).toString(16).toUpperCase()}`,
-    segmentSize,
-  );
-}
-
-/** Every WAL file name from `first` to `last` inclusive, on one timeline. */
-export function walRange(first: string, last: string, segmentSize: number): string[] {
-  const tli = first.slice(0, 8);
-  const perLog = 0x100000000n / BigInt(segmentSize);
-  const num = (n: string): bigint => BigInt(`0x${n.slice(8, 16)}`) * perLog + BigInt(`0x${n.slice(16, 24)}`);
-  const hex = (n: bigint): string => n.toString(16).toUpperCase().padStart(8, '0');
-  const out: string[] = [];
-  for (let s = num(first); s <= num(last); s++) out.push(`${tli}${hex(s / perLog)}${hex(s % perLog)}`);
-  return out;
+  const pos = parseLsn(lsn);
+  return walFileName(timeline, pos === 0n ? lsn : formatLsn(pos - 1n), segmentSize);
 }
 
 /** Streams exactly `size` bytes of a file that may change while it is read (zero-padded or cut). */
@@ -281,7 +254,7 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
   const info: BackupInfo = {
     backupLabel: null,
     ...(input.backupName !== undefined ? { backupName: input.backupName } : {}),
-    beginOffset: Number(BigInt(`0x${start.lsn.split('/')[1]}`) % BigInt(segmentSize)),
+    beginOffset: Number(parseLsn(start.lsn) % BigInt(segmentSize)),
     beginTime: start.t,
     beginWal: walFileName(start.tli, start.lsn, segmentSize),
     beginXlog: start.lsn,
@@ -359,7 +332,7 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
     info.backupLabel = stop.labelfile;
     info.endXlog = stop.lsn;
     info.endTime = stop.t;
-    info.endOffset = Number(BigInt(`0x${stop.lsn.split('/')[1]}`) % BigInt(segmentSize));
+    info.endOffset = Number(parseLsn(stop.lsn) % BigInt(segmentSize));
     info.endWal = endWal;
     info.status = 'DONE';
     if (!isDoneBackup(info)) throw new Error('the backup finished without its begin and end positions');

@@ -32,7 +32,8 @@ describe('splitIntoParts', () => {
 
 describe('walFileNameBefore', () => {
   it('names the segment of the byte before the LSN (pg_walfile_name)', async () => {
-    const { walFileName, walFileNameBefore } = await import('./base-backup.ts');
+    const { walFileNameBefore } = await import('./base-backup.ts');
+    const { walFileName } = await import('./wal.ts');
     const seg = 16 * 1024 * 1024;
     expect(walFileName(1, '0/5000000', seg)).toBe('000000010000000000000005');
     expect(walFileNameBefore(1, '0/5000000', seg)).toBe('000000010000000000000004');

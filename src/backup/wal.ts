@@ -8,6 +8,7 @@
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { getBuffer, type ObjectStore } from '../ports/object-store.ts';
+import { parseLsn } from '../postgres/lsn.ts';
 import {
   type Compression,
   compressBuffer,
@@ -21,11 +22,63 @@ import { joinKey } from './stores/destination.ts';
 /** WAL compression pgherd writes (barmanObjectStore.wal.compression). */
 export type WalCompression = Compression;
 
-const WAL_NAME = /^([0-9A-F]{8})([0-9A-F]{8}[0-9A-F]{8}(\.[0-9A-F]{8}\.backup|\.partial)?|\.history)$/;
+/** A WAL file name: a segment, `.partial`, `.backup` or `.history` file. */
+const WAL_NAME_SOURCE = '[0-9A-F]{8}(?:[0-9A-F]{16}(?:\\.[0-9A-F]{8}\\.backup|\\.partial)?|\\.history)';
+const WAL_NAME = new RegExp(`^${WAL_NAME_SOURCE}$`);
+const SEGMENT_NAME = /^[0-9A-F]{24}$/;
 
 /** True for names barman accepts: segments, .partial, .backup, .history. */
 export function isWalName(name: string): boolean {
   return WAL_NAME.test(name);
+}
+
+/** True for a WAL segment's own name (not a .partial, .backup or .history file). */
+export function isSegmentName(name: string): boolean {
+  return SEGMENT_NAME.test(name);
+}
+
+/** `text` with every WAL file name in it replaced by `<wal>` (to compare error causes). */
+export function withoutWalNames(text: string): string {
+  return text.replace(new RegExp(WAL_NAME_SOURCE, 'g'), '<wal>');
+}
+
+const hex8 = (n: bigint): string => n.toString(16).toUpperCase().padStart(8, '0');
+
+/** A segment's number on its timeline, counted from 0/0 (PostgreSQL's XLogFromFileName). */
+function segmentNumber(name: string, segmentSize: number): bigint {
+  const perLog = 0x1_0000_0000n / BigInt(segmentSize);
+  return BigInt(`0x${name.slice(8, 16)}`) * perLog + BigInt(`0x${name.slice(16, 24)}`);
+}
+
+/** The name of segment `n` of `timeline` (PostgreSQL's XLogFileName). */
+function segmentName(timeline: bigint, n: bigint, segmentSize: number): string {
+  const perLog = 0x1_0000_0000n / BigInt(segmentSize);
+  return `${hex8(timeline)}${hex8(n / perLog)}${hex8(n % perLog)}`;
+}
+
+/**
+ * The name of the segment `step` segments after `name` (before it, for a negative step) on the
+ * same timeline; undefined before the first segment and for names that are not segments.
+ */
+export function segmentNameAfter(name: string, segmentSize: number, step = 1): string | undefined {
+  if (!isSegmentName(name)) return undefined;
+  const n = segmentNumber(name, segmentSize) + BigInt(step);
+  return n < 0n ? undefined : segmentName(BigInt(`0x${name.slice(0, 8)}`), n, segmentSize);
+}
+
+/** The WAL file holding `lsn` on `timeline` (PostgreSQL's XLByteToSeg + XLogFileName). */
+export function walFileName(timeline: number, lsn: string, segmentSize: number): string {
+  return segmentName(BigInt(timeline), parseLsn(lsn) / BigInt(segmentSize), segmentSize);
+}
+
+/** Every WAL file name from `first` to `last` inclusive, on one timeline. */
+export function walRange(first: string, last: string, segmentSize: number): string[] {
+  const tli = BigInt(`0x${first.slice(0, 8)}`);
+  const out: string[] = [];
+  for (let n = segmentNumber(first, segmentSize); n <= segmentNumber(last, segmentSize); n++) {
+    out.push(segmentName(tli, n, segmentSize));
+  }
+  return out;
 }
 
 /** The object key of a WAL file (without compression suffix) below the destination prefix. */

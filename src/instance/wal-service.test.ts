@@ -1,29 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextSegmentName, previousSegmentName, walCommands } from './wal-service.ts';
-
-const MB16 = 16 * 1024 * 1024;
-
-describe('segment names around a segment', () => {
-  it('steps within a log and across logs (16 MB segments: 256 a log)', () => {
-    expect(nextSegmentName('000000010000000000000003', MB16)).toBe('000000010000000000000004');
-    expect(nextSegmentName('0000000100000000000000FF', MB16)).toBe('000000010000000100000000');
-    expect(previousSegmentName('000000010000000000000004', MB16)).toBe('000000010000000000000003');
-    expect(previousSegmentName('000000010000000100000000', MB16)).toBe('0000000100000000000000FF');
-  });
-
-  it('knows other segment sizes (1 GB: 4 a log) and the very first segment', () => {
-    expect(nextSegmentName('000000020000000000000003', (1024 * MB16) / 16)).toBe('000000020000000100000000');
-    expect(previousSegmentName('000000020000000100000000', (1024 * MB16) / 16)).toBe(
-      '000000020000000000000003',
-    );
-    expect(previousSegmentName('000000010000000000000000', MB16)).toBeUndefined();
-  });
-
-  it('has no neighbours for history and partial files', () => {
-    expect(nextSegmentName('00000002.history', MB16)).toBeUndefined();
-    expect(previousSegmentName('000000010000000000000003.partial', MB16)).toBeUndefined();
-  });
-});
+import { walCommands } from './wal-service.ts';
 
 describe('the commands PostgreSQL runs', () => {
   const c = walCommands({

@@ -43,7 +43,15 @@ import { copyFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { archiveWal, isWalName, restoreWal, type WalCompression } from '../backup/wal.ts';
+import {
+  archiveWal,
+  isSegmentName,
+  isWalName,
+  restoreWal,
+  segmentNameAfter,
+  type WalCompression,
+  withoutWalNames,
+} from '../backup/wal.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import type { ArchiverStats } from './contract.ts';
 import type { PgAccount } from './pg-tools.ts';
@@ -111,33 +119,21 @@ function archiveOrder(a: string, b: string): number {
   return ha - hb || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** The name of the segment after `name` (same timeline), for prefetching. */
-export function nextSegmentName(name: string, segmentSize: number): string | undefined {
-  if (!/^[0-9A-F]{24}$/.test(name)) return undefined;
-  const segmentsPerId = 0x1_0000_0000 / segmentSize;
-  let log = Number.parseInt(name.slice(8, 16), 16);
-  let seg = Number.parseInt(name.slice(16, 24), 16) + 1;
-  if (seg >= segmentsPerId) {
-    seg = 0;
-    log++;
+/**
+ * Watches a folder (inotify); undefined when it cannot (not there yet). After an error the
+ * watch is closed and `gone` called, so that the caller's poll can start a new one.
+ */
+function watchFolder(path: string, changed: () => void, gone: () => void): FSWatcher | undefined {
+  try {
+    const w = watch(path, changed);
+    w.on('error', () => {
+      w.close();
+      gone();
+    });
+    return w;
+  } catch {
+    return undefined;
   }
-  const hex = (n: number): string => n.toString(16).toUpperCase().padStart(8, '0');
-  return `${name.slice(0, 8)}${hex(log)}${hex(seg)}`;
-}
-
-/** The name of the segment before `name` (same timeline), or undefined for the very first. */
-export function previousSegmentName(name: string, segmentSize: number): string | undefined {
-  if (!/^[0-9A-F]{24}$/.test(name)) return undefined;
-  const segmentsPerId = 0x1_0000_0000 / segmentSize;
-  let log = Number.parseInt(name.slice(8, 16), 16);
-  let seg = Number.parseInt(name.slice(16, 24), 16) - 1;
-  if (seg < 0) {
-    if (log === 0) return undefined;
-    seg = segmentsPerId - 1;
-    log--;
-  }
-  const hex = (n: number): string => n.toString(16).toUpperCase().padStart(8, '0');
-  return `${name.slice(0, 8)}${hex(log)}${hex(seg)}`;
 }
 
 export class WalService {
@@ -225,15 +221,13 @@ export class WalService {
 
   /** Reacts to restore_command's requests at once; the poll stays as the safety net. */
   private watchRestoreSpool(): void {
-    try {
-      this.restoreWatcher = watch(this.o.restoreSpool, () => this.serveRestoreRequests());
-      this.restoreWatcher.on('error', () => {
-        this.restoreWatcher?.close();
+    this.restoreWatcher = watchFolder(
+      this.o.restoreSpool,
+      () => this.serveRestoreRequests(),
+      () => {
         this.restoreWatcher = undefined;
-      });
-    } catch {
-      /* the poll serves the requests (and tries the watch again) */
-    }
+      },
+    );
   }
 
   async stop(): Promise<void> {
@@ -332,15 +326,13 @@ export class WalService {
    */
   private watchReady(): void {
     if (this.watcher !== undefined) return;
-    try {
-      this.watcher = watch(join(this.o.walDir, 'archive_status'), () => this.tick());
-      this.watcher.on('error', () => {
-        this.watcher?.close();
+    this.watcher = watchFolder(
+      join(this.o.walDir, 'archive_status'),
+      () => this.tick(),
+      () => {
         this.watcher = undefined;
-      });
-    } catch {
-      /* not there yet */
-    }
+      },
+    );
   }
 
   /** The files PostgreSQL has marked ready for archiving, in its order. */
@@ -431,10 +423,7 @@ export class WalService {
       // One warning per cause (and a reminder every 30 s), not one per attempt.
       const now = Date.now();
       // The cause without the file names (an object key differs for every segment).
-      const cause = message.replace(
-        /[0-9A-F]{24}(\.[0-9A-F]{8}\.backup|\.partial)?|[0-9A-F]{8}\.history/g,
-        '<wal>',
-      );
+      const cause = withoutWalNames(message);
       if (
         this.lastWarning === undefined ||
         this.lastWarning.message !== cause ||
@@ -621,12 +610,12 @@ export class WalService {
         this.keepBefore(name, config);
         return { ok: false, missing: true };
       }
-      if (this.kept !== undefined && /^[0-9A-F]{24}$/.test(name) && name > this.kept.name) {
+      if (this.kept !== undefined && isSegmentName(name) && name > this.kept.name) {
         // Replay went past it (new WAL arrived): the copy is not needed.
         this.dropKept();
       }
       // Replay goes on from here: keep maxParallel segments ahead of it from now on.
-      this.readAhead = nextSegmentName(name, this.segmentSize);
+      this.readAhead = segmentNameAfter(name, this.segmentSize);
       this.topUpRestore();
       // Found: in the spool now, or already taken by the shell that asked.
       return { ok: true };
@@ -636,9 +625,12 @@ export class WalService {
   }
 
   private fetch(name: string, config: WalArchiveConfig): Promise<boolean> {
-    const p = this.download(name, join(this.o.restoreSpool, name), config).finally(() =>
-      this.prefetching.delete(name),
-    );
+    const p = this.download(name, join(this.o.restoreSpool, name), config)
+      .then((found) => {
+        if (found) this.spooledAt.set(name, Date.now());
+        return found;
+      })
+      .finally(() => this.prefetching.delete(name));
     this.prefetching.set(name, p);
     return p;
   }
@@ -654,7 +646,6 @@ export class WalService {
       if (!(await restoreWal(config.store, config.serverName, name, tmp))) return false;
       this.giveToPg(tmp);
       renameSync(tmp, path);
-      if (path === join(this.o.restoreSpool, name)) this.spooledAt.set(name, Date.now());
       return true;
     } finally {
       rmSync(tmp, { force: true });
@@ -701,7 +692,7 @@ export class WalService {
   /** A recovery at the end of the archive: the segment before `missing` is read again next. */
   private keepBefore(missing: string, config: WalArchiveConfig): void {
     if (!this.keepLastSegment) return;
-    const last = previousSegmentName(missing, this.segmentSize);
+    const last = segmentNameAfter(missing, this.segmentSize, -1);
     // A read-ahead may also miss a segment after the first missing one: that one is not last.
     // And the segment PostgreSQL already read a second time is not kept a third time.
     if (last === undefined || last === this.servedAgain) return;
@@ -722,7 +713,7 @@ export class WalService {
     let guard = 0;
     while (this.readAhead !== undefined && inFlight < Math.max(1, config.maxParallel) && guard++ < 64) {
       const name = this.readAhead;
-      this.readAhead = nextSegmentName(name, this.segmentSize);
+      this.readAhead = segmentNameAfter(name, this.segmentSize);
       if (this.prefetching.has(name) || spooled.includes(name)) continue;
       inFlight++;
       this.fetch(name, config).then(
