@@ -37,7 +37,7 @@ import { restoreBaseBackup } from '../backup/restore.ts';
 import { PENDING_TARGET } from '../core/failover.ts';
 import { type InstanceObservation, type InstanceStep, planInstance } from '../core/instance-plan.ts';
 import { livenessSettings } from '../core/liveness.ts';
-import { type Store, updateWithRetry } from '../ports/store.ts';
+import { type Store, type StoredObject, updateWithRetry } from '../ports/store.ts';
 import {
   recoveryTargetSettings,
   renderPgHba,
@@ -157,6 +157,8 @@ export class InstanceManager {
   private lastSlotMirror = 0;
   private wake: (() => void) | undefined;
   private woken = false;
+  /** Why the last reconcile pass failed, while the passes after it have not yet succeeded. */
+  private lastFailure: string | undefined;
   private readonly wal: WalService;
   private readonly backups: BackupJobs;
   /** Set while bootstrap.recovery replays WAL from its source. */
@@ -409,11 +411,14 @@ export class InstanceManager {
       try {
         await this.reconcile();
         failures = 0;
+        this.lastFailure = undefined;
       } catch (err) {
         failures++;
         const msg = (err as Error).message;
+        this.lastFailure = undefined;
         if (this.isReady()) this.setPhase('Running', `PostgreSQL is running; last reconcile error: ${msg}`);
         else this.setPhase('Failed', msg);
+        this.lastFailure = msg;
         this.log.error({ err }, `reconcile failed: ${msg}`);
         try {
           this.publishStatus();
@@ -428,8 +433,14 @@ export class InstanceManager {
         this.woken = false;
         continue;
       }
+      // After a failure the back-off is kept, except for a change that may fix the cause or
+      // must be acted on (a new spec, a secret, a new primary, deletion): the pass's own status
+      // write, and the control plane's copy of it, must not start the next attempt at once, or
+      // a failing bootstrap loops without pause and its reason is on show for milliseconds.
+      const key = failures > 0 ? this.failureWakeKey() : undefined;
       await new Promise<void>((r) => {
         this.wake = () => {
+          if (key !== undefined && !this.stopping && this.failureWakeKey() === key) return;
           this.woken = true;
           r();
         };
@@ -442,7 +453,46 @@ export class InstanceManager {
     }
   }
 
-  private setPhase(phase: string, reason: string): void {
+  /**
+   * What may end a failure's back-off early: the specs, annotations and primary fields of this
+   * Cluster and Instance, the Secrets and Backups, and this manager's own requests. Status
+   * fields that merely report (phases, readiness) are left out.
+   */
+  private failureWakeKey(): string {
+    const { store, namespace } = this.o;
+    const { instance, cluster } = this.read();
+    const meta = (o: { metadata: StoredObject['metadata'] } | undefined) =>
+      o === undefined ? null : [o.metadata.generation, o.metadata.annotations, o.metadata.labels];
+    const st = cluster?.status;
+    return JSON.stringify([
+      meta(cluster),
+      meta(instance),
+      st === undefined
+        ? null
+        : [
+            st.currentPrimary,
+            st.targetPrimary,
+            st.targetPrimaryTimestamp,
+            st['primaryLease'],
+            st['operatorCertificateFingerprint'],
+          ],
+      store.list('Secret', namespace).map((s) => [s.metadata.name, s.metadata.resourceVersion]),
+      store.list('Backup', namespace).map((b) => [b.metadata.name, b.metadata.generation]),
+      this.isolated,
+      this.restartRequested,
+      this.rewindRequested,
+    ]);
+  }
+
+  /**
+   * While passes are failing, the reason of every other phase also says why the last attempt
+   * failed, so `pgherd status` and `wait` show the cause during the retry, not only between.
+   */
+  private setPhase(phase: string, given: string): void {
+    const reason =
+      this.lastFailure !== undefined && phase !== 'Failed' && phase !== 'Running'
+        ? `${given} (retrying; the last attempt failed: ${this.lastFailure})`
+        : given;
     if (phase !== this.phase || reason !== this.phaseReason) {
       this.log.info({ phase, reason }, `phase ${phase}: ${reason}`);
     }

@@ -132,6 +132,11 @@ describe('the primary, superuser access, WAL storage and a failing bootstrap', (
     });
     expect(s.instances[0]!.ready).toBe(false);
     expect(s.instances[0]!.phaseReason).toContain('PGHERD_INSTANCE_POSTINIT_SQL');
+    // The cause stays on show while the bootstrap is retried, not only between two attempts.
+    for (let n = 0; n < 5; n++) {
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await status(home, 'broken')).instances[0]!.phaseReason).toContain('no_such_table');
+    }
     expect(s.cluster.status.currentPrimary).toBeUndefined();
     const log = readFileSync(join(home, 'clusters/default/broken/broken-1/manager.log'), 'utf8');
     // The bootstrap starts over (initdb again) instead of running half-initialized.
