@@ -234,4 +234,35 @@ describe.runIf(ready)('base backups of a real PostgreSQL', () => {
     // The session is usable again: the failed backup was stopped.
     expect((await client.query<{ n: number }>('SELECT 1 AS n')).rows[0]!.n).toBe(1);
   });
+
+  it('fails the whole backup, without waiting forever, when one of two parallel parts cannot be stored', async () => {
+    class SecondPartFails extends MemoryObjectStore {
+      override async put(key: string, body: Buffer | Readable): Promise<void> {
+        if (key.endsWith('data_0001.tar.lz4')) {
+          // Reads a little, then the store goes away in the middle of the upload.
+          for await (const _ of body as Readable) break;
+          throw new Error('connection reset by the store');
+        }
+        return super.put(key, body);
+      }
+    }
+    const store = new SecondPartFails();
+    const backupId = backupIdFor(new Date(Date.now() + 3000));
+    await expect(
+      takeBaseBackup({
+        store,
+        serverName: 'srv3',
+        backupId,
+        client,
+        compression: 'lz4',
+        walCompression: 'lz4',
+        immediateCheckpoint: true,
+        jobs: 2,
+      }),
+    ).rejects.toThrow(/connection reset by the store/);
+    const info = parseBackupInfo(store.objects.get(`srv3/base/${backupId}/backup.info`)!.toString());
+    expect(info).toMatchObject({ status: 'FAILED', endWal: null });
+    expect(store.objects.has(`srv3/base/${backupId}/data_0001.tar.lz4`)).toBe(false);
+    expect((await client.query<{ n: number }>('SELECT 1 AS n')).rows[0]!.n).toBe(1);
+  });
 });

@@ -7,17 +7,16 @@
  * none the result restores with barman-cloud-restore; `data.tar.lz4` (barman has no lz4 tars)
  * only with pgherd, or by hand with `lz4 -dc data.tar.lz4 | tar x`.
  */
-import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type pg from 'pg';
-import type tar from 'tar-stream';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { formatLsn, parseLsn } from '../postgres/lsn.ts';
 import { type BackupInfo, type DoneBackupInfo, isDoneBackup, renderBackupInfo } from './backup-info.ts';
-import { type Compression, createCompressor, tarName } from './compression.ts';
+import { type Compression, compressTarChunks, LZ4_FRAME_INPUT, tarName } from './compression.ts';
 import { joinKey } from './stores/destination.ts';
+import { packTar, type TarEntry } from './tar-pack.ts';
 import { archiveWal, type WalCompression, walFileName, walRange } from './wal.ts';
 
 export interface BaseBackupInput {
@@ -86,34 +85,24 @@ export function walFileNameBefore(timeline: number, lsn: string, segmentSize: nu
   return walFileName(timeline, pos === 0n ? lsn : formatLsn(pos - 1n), segmentSize);
 }
 
-/** Streams exactly `size` bytes of a file that may change while it is read (zero-padded or cut). */
-/** Large reads: PGDATA files are up to 1 GiB, and every chunk costs a trip through the tar and compressor. */
-const READ_CHUNK = 1 << 20;
+/** Frames compressing at once per part (with two parts, libuv's four threads). */
+const TAR_IN_FLIGHT = 2;
 
-async function* exactly(path: string, size: number): AsyncGenerator<Buffer> {
-  let sent = 0;
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK })) {
-      const b = chunk as Buffer;
-      const take = Math.min(b.length, size - sent);
-      if (take > 0) yield b.subarray(0, take);
-      sent += take;
-      if (sent >= size) break;
-    }
-  } catch (err) {
-    // A file removed during the backup (a dropped table) is replayed away from the WAL.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  while (sent < size) {
-    const n = Math.min(65536, size - sent);
-    yield Buffer.alloc(n);
-    sent += n;
-  }
+/** A promise with its resolve and reject, whose rejection alone is never "unhandled". */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }
 
 /** One thing of PGDATA to put in a tar. */
 interface Item {
-  header: tar.Headers;
+  header: TarEntry;
   kind: 'directory' | 'symlink' | 'file';
   /** Absolute path of a file to read. */
   path?: string;
@@ -158,7 +147,7 @@ async function collect(root: string, rel: string, out: Item[]): Promise<Item[]> 
       await collect(root, relPath, out);
     } else if (st.isFile()) {
       out.push({
-        header: { ...header, type: 'file', size: st.size },
+        header: { ...header, type: 'file', size: st.size, path: join(root, relPath) },
         kind: 'file',
         path: join(root, relPath),
         size: st.size,
@@ -192,29 +181,6 @@ export function splitIntoParts<T extends { kind: string; size: number; header: {
   const order = new Map(items.map((it, idx) => [it, idx]));
   for (const p of parts) p.sort((a, b) => order.get(a)! - order.get(b)!);
   return parts;
-}
-
-async function addItems(pack: tar.Pack, items: readonly Item[], onBytes: (n: number) => void): Promise<void> {
-  for (const it of items) {
-    if (it.kind !== 'file') {
-      await entry(pack, it.header);
-      continue;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const sink = pack.entry(it.header, (err) => (err ? reject(err) : resolve()));
-      (async () => {
-        for await (const b of exactly(it.path!, it.size)) {
-          if (!sink.write(b)) await new Promise((r) => sink.once('drain', r));
-          onBytes(b.length);
-        }
-        sink.end();
-      })().catch(reject);
-    });
-  }
-}
-
-function entry(pack: tar.Pack, header: tar.Headers, body = ''): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, body, (err) => (err ? reject(err) : resolve())));
 }
 
 /**
@@ -275,10 +241,10 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
     version: Number(facts.version),
     xlogSegmentSize: segmentSize,
   };
-  let streams: Array<{ pack: tar.Pack; upload: Promise<void> }> = [];
+  // Each part's tar is read into staging buffers and compressed by up to two frames at once.
+  const pipelines: Readable[] = [];
+  let uploads: Array<Promise<void>> = [];
   try {
-    // Loaded when a backup runs, not at every instance manager's start.
-    const tarStream = (await import('tar-stream')).default;
     const items = await collect(facts.pgdata, '', []);
     const parts = splitIntoParts(items, input.jobs ?? 1);
     input.onStart?.(items.reduce((n, it) => n + it.size, 0));
@@ -287,38 +253,48 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
       sent += n;
       input.onProgress?.(sent);
     };
-    // Every part streams to the store at once; the first one ends last, with backup_label.
-    streams = parts.map((_, k) => {
-      const pack = tarStream.pack();
-      const body: Readable = pack.pipe(createCompressor(input.compression, 'tar'));
-      return { pack, upload: store.put(joinKey(base, tarName('data', input.compression, k)), body) };
-    });
-    const others = Promise.all(
-      parts.slice(1).map(async (items, k) => {
-        const s = streams[k + 1]!;
-        await addItems(s.pack, items, onBytes);
-        s.pack.finalize();
-      }),
-    );
-    const first = streams[0]!;
-    const filling = (async () => {
-      await addItems(first.pack, parts[0]!, onBytes);
-      await others;
-      const stop = (
+    // Every part streams to the store at once; the first one ends last, with backup_label,
+    // after pg_backup_stop, which waits until every other part's files are read.
+    const read = parts.map(() => deferred());
+    let stop: { lsn: string; labelfile: string; t: Date } | undefined;
+    const entriesOf = async function* (k: number): AsyncGenerator<TarEntry> {
+      for (const it of parts[k]!) yield it.header;
+      read[k]!.resolve();
+      if (k !== 0) return;
+      await Promise.all(read.map((r) => r.promise));
+      stop = (
         await client.query<{ lsn: string; labelfile: string; t: Date }>(
           'SELECT lsn::text AS lsn, labelfile, now() AS t FROM pg_backup_stop(false)',
         )
       ).rows[0]!;
-      await entry(
-        first.pack,
-        { name: 'backup_label', type: 'file', mode: 0o600, mtime: new Date() },
-        stop.labelfile,
+      yield {
+        name: 'backup_label',
+        type: 'file',
+        mode: 0o600,
+        mtime: new Date(),
+        body: Buffer.from(stop.labelfile),
+      };
+    };
+    uploads = parts.map((_, k) => {
+      const body = Readable.from(
+        compressTarChunks(
+          packTar(entriesOf(k), { chunkSize: LZ4_FRAME_INPUT, inFlight: TAR_IN_FLIGHT, onBytes }),
+          input.compression,
+          TAR_IN_FLIGHT,
+        ),
+        { objectMode: false },
       );
-      first.pack.finalize();
-      return stop;
-    })();
-    const upload = Promise.all(streams.map((x) => x.upload));
-    const [stop] = await Promise.all([filling, upload]);
+      // Its errors reach the store's put, which reads it; none may go unheard when it is destroyed.
+      body.on('error', () => {});
+      pipelines.push(body);
+      // A part that fails also fails the wait for "every part read".
+      return store.put(joinKey(base, tarName('data', input.compression, k)), body).catch((err: unknown) => {
+        read[k]!.reject(err);
+        throw err;
+      });
+    });
+    await Promise.all(uploads);
+    if (stop === undefined) throw new Error('the data tar ended before the backup was stopped');
     // The last byte the backup needs is just before the stop LSN (pg_walfile_name's rule): a
     // stop exactly at a segment boundary needs the previous segment, not the next, empty one,
     // which might not be archived for as long as archive_timeout.
@@ -344,10 +320,8 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
     Object.assign(info, { status: 'FAILED', endTime: null, endWal: null, endXlog: null, endOffset: null });
     info.error = `failure taking the backup (${(err as Error).message.replace(/[\n\r]/g, ' ')})`;
     // No part may go on uploading (or wait for an end that never comes).
-    for (const x of streams) {
-      x.pack.destroy(err as Error);
-      x.upload.catch(() => {});
-    }
+    for (const body of pipelines) body.destroy(err as Error);
+    for (const upload of uploads) upload.catch(() => {});
     await client.query('SELECT pg_backup_stop(false)').catch(() => {});
     throw err;
   } finally {

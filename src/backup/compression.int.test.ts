@@ -10,12 +10,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCompressor, LZ4_FRAME_INPUT } from './compression.ts';
+import { compressTarChunks, LZ4_FRAME_INPUT } from './compression.ts';
 import { FileObjectStore } from './stores/file-store.ts';
+import { packTar, type TarEntry } from './tar-pack.ts';
 import { archiveWal, restoreWal } from './wal.ts';
 
 const run = promisify(execFile);
@@ -83,27 +82,23 @@ describe.runIf(haveLz4)('lz4 objects and the lz4 CLI', () => {
   });
 
   it('a tar streamed as several lz4 frames decodes with `lz4 -dc` into a tar that tar lists', async () => {
-    const pack = tar.pack();
     const big = randomBytes(LZ4_FRAME_INPUT + 1000);
-    pack.entry({ name: 'PG_VERSION', mode: 0o600 }, '15\n');
-    pack.entry({ name: 'base/1/1259', mode: 0o600 }, big);
-    pack.entry({ name: 'global/pg_control', mode: 0o600 }, Buffer.alloc(LZ4_FRAME_INPUT, 7));
-    pack.finalize();
+    const mtime = new Date();
+    const entries: TarEntry[] = [
+      { name: 'PG_VERSION', type: 'file', mode: 0o600, mtime, body: Buffer.from('15\n') },
+      { name: 'base/1/1259', type: 'file', mode: 0o600, mtime, body: big },
+      { name: 'global/pg_control', type: 'file', mode: 0o600, mtime, body: Buffer.alloc(LZ4_FRAME_INPUT, 7) },
+    ];
     const raw: Buffer[] = [];
     const packed: Buffer[] = [];
-    await pipeline(
-      pack,
-      async function* (src) {
-        for await (const c of src) {
-          raw.push(c as Buffer);
-          yield c;
-        }
-      },
-      createCompressor('lz4', 'tar'),
-      async (src: AsyncIterable<Buffer>) => {
-        for await (const c of src) packed.push(c);
-      },
-    );
+    const chunks = (async function* () {
+      for await (const c of packTar(entries, { chunkSize: LZ4_FRAME_INPUT, inFlight: 2 })) {
+        raw.push(Buffer.from(c.data));
+        yield c;
+      }
+    })();
+    for await (const c of compressTarChunks(chunks, 'lz4', 2)) packed.push(c);
+    expect(packed.length).toBeGreaterThan(1);
     await store.put('srv/base/20261126T120000/data.tar.lz4', Readable.from(packed));
     const object = join(tmp, 'store', 'srv/base/20261126T120000/data.tar.lz4');
     const { stdout } = await run(LZ4, ['-dc', object], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });

@@ -16,10 +16,12 @@
  * bzip2, snappy, xz and zstd are recognised by name (barman-cloud may have written them) but not
  * read: Node has no codec for them and pgherd carries no extra dependency.
  */
+import { once } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import { createGunzip, createGzip, gunzip, gzip } from 'node:zlib';
 import { compressFrame, decompressFrame } from 'lz4-napi';
+import type { TarChunk } from './tar-pack.ts';
 
 /** The compressions pgherd writes and reads. */
 export type Compression = 'none' | 'gzip' | 'lz4';
@@ -144,18 +146,6 @@ export async function decompressBuffer(data: Buffer, c: Compression): Promise<Bu
 /** zlib's output chunk (16 KiB by default): larger chunks mean fewer trips through tar and fs. */
 const ZLIB_CHUNK = 256 * 1024;
 
-/** A stream that compresses what goes through it (a tar on its way to the object store). */
-export function createCompressor(c: Compression, use: CompressionUse = 'tar'): Transform {
-  switch (c) {
-    case 'none':
-      return new Transform({ transform: (chunk, _enc, cb) => cb(null, chunk) });
-    case 'gzip':
-      return createGzip({ level: GZIP_LEVEL[use], chunkSize: ZLIB_CHUNK });
-    case 'lz4':
-      return new Lz4FrameCompressor();
-  }
-}
-
 /** A stream that decompresses what goes through it (a tar on its way back from the store). */
 export function createDecompressor(c: Compression): Transform {
   switch (c) {
@@ -168,45 +158,107 @@ export function createDecompressor(c: Compression): Transform {
   }
 }
 
-/** Cuts the input into LZ4_FRAME_INPUT pieces and emits each as one complete LZ4 frame. */
-class Lz4FrameCompressor extends Transform {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private frames = 0;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes < LZ4_FRAME_INPUT) {
-      cb();
+/**
+ * Compresses a tar that ./tar-pack.ts writes into staging buffers, giving each buffer back once
+ * it is compressed. lz4: each chunk becomes one frame, and up to `inFlight` chunks compress at
+ * once on libuv's threads while the next ones are read (a single large file, the biggest part of
+ * most databases, then uses more than one core). gzip: one stream, as barman's tars (Python's
+ * tarfile reads a single gzip member), fed while it compresses. none: copied out.
+ */
+export async function* compressTarChunks(
+  source: AsyncIterable<TarChunk>,
+  c: Compression,
+  inFlight: number,
+): AsyncGenerator<Buffer> {
+  switch (c) {
+    case 'none':
+      for await (const chunk of source) {
+        const copy = Buffer.from(chunk.data);
+        chunk.release();
+        yield copy;
+      }
       return;
-    }
-    const all = Buffer.concat(this.pending, this.pendingBytes);
-    const whole = all.length - (all.length % LZ4_FRAME_INPUT);
-    this.pending = whole < all.length ? [all.subarray(whole)] : [];
-    this.pendingBytes = all.length - whole;
-    this.emitFrames(all.subarray(0, whole)).then(() => cb(), cb);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    const rest = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    // An empty input still becomes one empty frame, so the object is a valid .lz4 file.
-    if (rest.length === 0 && this.frames > 0) {
-      cb();
+    case 'lz4':
+      yield* lz4Chunks(source, inFlight);
       return;
-    }
-    this.emitFrames(rest).then(() => cb(), cb);
+    case 'gzip':
+      yield* gzipChunks(source, GZIP_LEVEL.tar);
+      return;
   }
+}
 
-  private async emitFrames(data: Buffer): Promise<void> {
-    let at = 0;
-    do {
-      this.push(await compressFrame(data.subarray(at, at + LZ4_FRAME_INPUT)));
-      this.frames++;
-      at += LZ4_FRAME_INPUT;
-    } while (at < data.length);
+async function* lz4Chunks(source: AsyncIterable<TarChunk>, inFlight: number): AsyncGenerator<Buffer> {
+  const pending: Array<Promise<Buffer>> = [];
+  try {
+    for await (const chunk of source) {
+      const frame = compressFrame(chunk.data).finally(() => chunk.release());
+      frame.catch(() => {}); // awaited in order below; a failure is seen there
+      pending.push(frame);
+      if (pending.length >= Math.max(1, inFlight)) yield await pending.shift()!;
+    }
+    while (pending.length > 0) yield await pending.shift()!;
+  } finally {
+    // Given up early (the upload failed): frames still compressing give their buffers back.
+    await Promise.allSettled(pending);
+  }
+}
+
+async function* gzipChunks(source: AsyncIterable<TarChunk>, level: number): AsyncGenerator<Buffer> {
+  const gz = createGzip({ level, chunkSize: ZLIB_CHUNK });
+  const out: Buffer[] = [];
+  let ended = false;
+  let failed: Error | undefined;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  gz.on('data', (b: Buffer) => {
+    out.push(b);
+    // The consumer (an upload) is slower: stop compressing until it catches up.
+    if (out.length >= 16) gz.pause();
+    notify();
+  });
+  gz.on('end', () => {
+    ended = true;
+    notify();
+  });
+  gz.on('error', (err) => {
+    failed ??= err;
+    notify();
+  });
+  const stop = new AbortController();
+  const feeding = (async () => {
+    // A chunk goes back to its pool once zlib has read it (the write's callback).
+    for await (const chunk of source) {
+      if (!gz.write(chunk.data, () => chunk.release())) await once(gz, 'drain', { signal: stop.signal });
+    }
+    gz.end();
+  })();
+  feeding.catch((err: Error) => {
+    failed ??= err;
+    notify();
+  });
+  try {
+    for (;;) {
+      const b = out.shift();
+      if (b !== undefined) {
+        if (gz.isPaused() && out.length < 4) gz.resume();
+        yield b;
+        continue;
+      }
+      if (failed !== undefined) throw failed;
+      if (ended) return;
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+    }
+  } finally {
+    if (!ended) {
+      stop.abort();
+      gz.destroy();
+    }
   }
 }
 
