@@ -59,6 +59,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { lz4Compressor } from '../src/backup/lz4-codec.ts';
 import { destroyHome } from '../test/harness/home.ts';
 import { ROOT, scratchHome } from './lib.ts';
 
@@ -628,6 +629,23 @@ interface BackupTaken {
 }
 const taken: Partial<Record<'lz4' | 'gzip', BackupTaken>> = {};
 
+/**
+ * The run at the median of `key` (its other figures), with the median itself (the mean of the
+ * two middle ones for an even count) and every sample.
+ */
+function medianOf(runs: Array<Record<string, unknown>>, key: string): Record<string, unknown> {
+  const k = (r: Record<string, unknown>): number => r[key] as number;
+  const sorted = [...runs].sort((x, y) => k(x) - k(y));
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const upper = sorted[Math.floor(sorted.length / 2)]!;
+  return {
+    ...mid,
+    [key]: r3((k(mid) + k(upper)) / 2),
+    median_of: runs.length,
+    [`samples_${key}`]: runs.map(k),
+  };
+}
+
 async function backups(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   // gzip first, lz4 last: the point-in-time recovery below starts from the newest (lz4) backup.
@@ -644,59 +662,73 @@ async function backups(): Promise<Record<string, unknown>> {
       30_000,
       200,
     );
-    await psql(pgherdSide.server, 'CHECKPOINT');
-    const name = `bench-${comp}`;
-    let t0 = performance.now();
-    const cli = await pgherd(['backup', 'pgh', '--backup-name', name, '--target', 'primary'], 3_600_000);
-    const pgherdWall = (performance.now() - t0) / 1000;
-    const b = JSON.parse(await pgherd(['get', 'backup', name, '-o', 'json'])) as {
-      metadata: { creationTimestamp: string };
-      status: { backupId: string; startedAt: string; stoppedAt: string; beginLSN: string; endLSN: string };
-    };
-    const dir = join(store, 'pgh', 'base', b.status.backupId);
-    const files = readdirSync(dir);
-    const tar = files.find((f) => f.startsWith('data.tar'));
-    const expected = comp === 'gzip' ? 'data.tar.gz' : 'data.tar.lz4';
-    if (tar !== expected)
-      throw new Error(`pgherd wrote ${tar ?? 'no data tar'} for data.compression ${comp}`);
+    // --reps backups per tool, alternating; the last is the one restored below.
+    const runs: Array<{ pgherd: Record<string, unknown>; pgbackrest: Record<string, unknown> }> = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      await psql(pgherdSide.server, 'CHECKPOINT');
+      const name = `bench-${comp}-${rep}`;
+      let t0 = performance.now();
+      const cli = await pgherd(['backup', 'pgh', '--backup-name', name, '--target', 'primary'], 3_600_000);
+      const pgherdWall = (performance.now() - t0) / 1000;
+      const b = JSON.parse(await pgherd(['get', 'backup', name, '-o', 'json'])) as {
+        metadata: { creationTimestamp: string };
+        status: { backupId: string; startedAt: string; stoppedAt: string; beginLSN: string; endLSN: string };
+      };
+      const dir = join(store, 'pgh', 'base', b.status.backupId);
+      const files = readdirSync(dir);
+      const tar = files.find((f) => f.startsWith('data.tar'));
+      const expected = comp === 'gzip' ? 'data.tar.gz' : 'data.tar.lz4';
+      if (tar !== expected)
+        throw new Error(`pgherd wrote ${tar ?? 'no data tar'} for data.compression ${comp}`);
 
-    await psql(brSource, 'CHECKPOINT');
-    const brComp = comp === 'gzip' ? 'gz' : 'lz4';
-    t0 = performance.now();
-    await pgbr([
-      'backup',
-      '--type=full',
-      `--compress-type=${brComp}`,
-      `--compress-level=${comp === 'gzip' ? 6 : 1}`,
-    ]);
-    const brWall = (performance.now() - t0) / 1000;
-    const info = JSON.parse(await pgbr(['info', '--output=json'])) as Array<{
-      backup: Array<{
-        label: string;
-        info: { size: number; repository: { size: number } };
-        timestamp: { start: number; stop: number };
+      await psql(brSource, 'CHECKPOINT');
+      const brComp = comp === 'gzip' ? 'gz' : 'lz4';
+      t0 = performance.now();
+      await pgbr([
+        'backup',
+        '--type=full',
+        `--compress-type=${brComp}`,
+        `--compress-level=${comp === 'gzip' ? 6 : 1}`,
+      ]);
+      const brWall = (performance.now() - t0) / 1000;
+      const info = JSON.parse(await pgbr(['info', '--output=json'])) as Array<{
+        backup: Array<{
+          label: string;
+          info: { size: number; repository: { size: number } };
+          timestamp: { start: number; stop: number };
+        }>;
       }>;
-    }>;
-    const last = info[0]?.backup.at(-1);
-    if (last === undefined) throw new Error('pgbackrest info lists no backup');
-    taken[comp] = { pgherdName: name, pgbrLabel: last.label };
+      const last = info[0]?.backup.at(-1);
+      if (last === undefined) throw new Error('pgbackrest info lists no backup');
+      taken[comp] = { pgherdName: name, pgbrLabel: last.label };
+      runs.push({
+        pgherd: {
+          seconds: r3(pgherdWall),
+          started_to_stopped_s: r3((Date.parse(b.status.stoppedAt) - Date.parse(b.status.startedAt)) / 1000),
+          created_to_stopped_s: r3(
+            (Date.parse(b.status.stoppedAt) - Date.parse(b.metadata.creationTimestamp)) / 1000,
+          ),
+          cli: /completed in ([\d.]+) s/.exec(cli)?.[0] ?? cli.trim().split('\n').at(-1),
+          stored_mb: r1(files.reduce((a, f) => a + statSync(join(dir, f)).size, 0) / MB),
+          backup_id: b.status.backupId,
+        },
+        pgbackrest: {
+          seconds: r3(brWall),
+          label: last.label,
+          database_mb: r1(last.info.size / MB),
+          stored_mb: r1(last.info.repository.size / MB),
+        },
+      });
+    }
     out[comp] = {
-      pgherd: {
-        seconds: r3(pgherdWall),
-        started_to_stopped_s: r3((Date.parse(b.status.stoppedAt) - Date.parse(b.status.startedAt)) / 1000),
-        created_to_stopped_s: r3(
-          (Date.parse(b.status.stoppedAt) - Date.parse(b.metadata.creationTimestamp)) / 1000,
-        ),
-        cli: /completed in ([\d.]+) s/.exec(cli)?.[0] ?? cli.trim().split('\n').at(-1),
-        stored_mb: r1(files.reduce((a, f) => a + statSync(join(dir, f)).size, 0) / MB),
-        backup_id: b.status.backupId,
-      },
-      pgbackrest: {
-        seconds: r3(brWall),
-        label: last.label,
-        database_mb: r1(last.info.size / MB),
-        stored_mb: r1(last.info.repository.size / MB),
-      },
+      pgherd: medianOf(
+        runs.map((r) => r.pgherd),
+        'seconds',
+      ),
+      pgbackrest: medianOf(
+        runs.map((r) => r.pgbackrest),
+        'seconds',
+      ),
     };
   }
   return out;
@@ -1125,6 +1157,8 @@ const result: Record<string, unknown> = {
   pgbackrest: (await exec('pgbackrest', ['version'])).out.trim(),
   scale: SCALE,
   parallel: PARALLEL,
+  // pgherd's lz4 writer in this build (liblz4 when `npm ci` built the binding).
+  lz4_compressor: lz4Compressor(),
   unit: 'seconds, MB (MiB), TPS',
   setup: {
     pgherd:
@@ -1166,11 +1200,20 @@ try {
     if (ONLY.has('pitr')) await phase('pitr', pitr);
     if (ONLY.has('tps')) await phase('tps', tps);
     if (ONLY.has('burst'))
-      await phase('burst', async () => ({
-        burst_mb_requested: BURST_MB,
-        pgherd: await burst(pgherdSide),
-        pgbackrest: await burst(pgbrSide),
-      }));
+      await phase('burst', async () => {
+        // --reps bursts per tool, alternating; the median of the overall catch-up rate.
+        const a: Array<Record<string, unknown>> = [];
+        const b: Array<Record<string, unknown>> = [];
+        for (let rep = 0; rep < REPS; rep++) {
+          a.push(await burst(pgherdSide));
+          b.push(await burst(pgbrSide));
+        }
+        const withUploading = (runs: Array<Record<string, unknown>>): Record<string, unknown> => ({
+          ...medianOf(runs, 'mb_per_s'),
+          samples_mb_per_s_while_uploading: runs.map((r) => r['mb_per_s_while_uploading']),
+        });
+        return { burst_mb_requested: BURST_MB, pgherd: withUploading(a), pgbackrest: withUploading(b) };
+      });
   }
 } finally {
   cleaning ??= cleanUp();

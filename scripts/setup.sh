@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets pgherd up on a fresh Debian 12 machine with Node 20: PostgreSQL 15 from Debian (when
-# missing) and the project's dependencies (npm ci also compiles TypeScript to dist/).
+# missing) and the project's dependencies (npm ci also compiles TypeScript to dist/ and the
+# liblz4 binding to build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,4 +41,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund >&2
 else
   npm run --silent build >&2
+  [ -e build/pgherd_lz4.node ] || node scripts/build-native.mjs >&2
 fi

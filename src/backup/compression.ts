@@ -6,7 +6,8 @@
  *   `compression.py` PyGZipCompressor.LEVEL_MEDIUM; 3.4's GzipFile used 9); tars at level 9,
  *   what Python's `tarfile` `w|gz` stream always uses (barman-cloud-backup --gzip).
  * - lz4: the LZ4 *frame* format (magic 04 22 4D 18), as barman ≥3.12 writes `.lz4` WAL with
- *   `lz4.frame` and as the `lz4` CLI reads. lz4-napi only has buffer APIs, so a tar is written
+ *   `lz4.frame` and as the `lz4` CLI reads; written through ./lz4-codec.ts (the system's
+ *   liblz4, else lz4-napi), read with lz4-napi. Both have buffer APIs only, so a tar is written
  *   as a sequence of frames of at most 4 MiB input each (the lz4 CLI and this reader decode
  *   concatenated frames; lz4-napi alone decodes only the first). barman has no lz4 tars at all
  *   (barman-cloud-backup knows gzip, bzip2 and snappy): `data.tar.lz4` is pgherd's own name
@@ -20,7 +21,8 @@ import { once } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import { createGunzip, createGzip, gunzip, gzip } from 'node:zlib';
-import { compressFrame, decompressFrame } from 'lz4-napi';
+import { decompressFrame } from 'lz4-napi';
+import { compressLz4Frame } from './lz4-codec.ts';
 import type { TarChunk } from './tar-pack.ts';
 
 /** The compressions pgherd writes and reads. */
@@ -35,7 +37,7 @@ export type CompressionUse = 'wal' | 'tar';
 /** gzip levels: barman's for WAL (`LEVEL_MEDIUM`, barman ≥3.12); 6 for tars too, not tarfile's fixed 9 (any level reads back the same; 9 costs twice the time for ~1% less), as pgBackRest's default. */
 export const GZIP_LEVEL: Readonly<Record<CompressionUse, number>> = { wal: 6, tar: 6 };
 
-/** Input bytes per LZ4 frame when a tar is streamed (lz4-napi's block size: one block a frame). */
+/** Input bytes per LZ4 frame of a tar (one 4 MiB block a frame). */
 export const LZ4_FRAME_INPUT = 4 * 1024 * 1024;
 
 /**
@@ -121,7 +123,7 @@ export async function compressBuffer(
     case 'gzip':
       return gzipAsync(data, { level: GZIP_LEVEL[use] });
     case 'lz4':
-      return compressFrame(data);
+      return compressLz4Frame(data);
   }
 }
 
@@ -191,7 +193,7 @@ async function* lz4Chunks(source: AsyncIterable<TarChunk>, inFlight: number): As
   const pending: Array<Promise<Buffer>> = [];
   try {
     for await (const chunk of source) {
-      const frame = compressFrame(chunk.data).finally(() => chunk.release());
+      const frame = compressLz4Frame(chunk.data).finally(() => chunk.release());
       frame.catch(() => {}); // awaited in order below; a failure is seen there
       pending.push(frame);
       if (pending.length >= Math.max(1, inFlight)) yield await pending.shift()!;
