@@ -412,6 +412,7 @@ export class InstanceManager {
         await this.reconcile();
         failures = 0;
         this.lastFailure = undefined;
+        this.reassertArchiveCondition();
       } catch (err) {
         failures++;
         const msg = (err as Error).message;
@@ -450,6 +451,25 @@ export class InstanceManager {
       this.wake = () => {
         this.woken = true;
       };
+    }
+  }
+
+  /**
+   * The ContinuousArchiving condition is written when an upload ends; a write lost to a busy
+   * store would leave it wrong until the next segment. While this instance archives, each pass
+   * writes it again if the stored one says otherwise.
+   */
+  private reassertArchiveCondition(): void {
+    const result = this.wal.archiveCondition();
+    if (result === undefined) return;
+    const cluster = this.read().cluster;
+    if (cluster === undefined || cluster.status?.currentPrimary !== this.o.instance) return;
+    const stored = cluster.status?.conditions?.find((c) => c.type === 'ContinuousArchiving');
+    if (stored?.status === (result.ok ? 'True' : 'False')) return;
+    try {
+      recordArchiveResult(this.o.store, this.o.namespace, this.o.cluster, result, new Date());
+    } catch (err) {
+      this.log.warn({ err }, 'cannot record the archiving result in the cluster status');
     }
   }
 

@@ -17,7 +17,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '../backup/stores/memory-store.ts';
 import { archiveWal } from '../backup/wal.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
-import { type WalArchiveConfig, WalService, walCommands } from './wal-service.ts';
+import { type ArchiveResult, type WalArchiveConfig, WalService, walCommands } from './wal-service.ts';
 
 // restore_command run for real by /bin/sh, as PostgreSQL runs it (with %f and %p replaced),
 // against a running WalService. The Node fallback points at a program that does not exist, so
@@ -39,6 +39,8 @@ const NEXT = '000000010000000000000004';
 
 let dir: string;
 let service: WalService;
+/** What the service reported for the ContinuousArchiving condition, in order. */
+let results: ArchiveResult[];
 let commands: { archiveCommand: string; restoreCommand: string };
 
 /** Runs restore_command (asynchronously: the service answers from this same process). */
@@ -90,7 +92,9 @@ beforeEach(async () => {
         ? { name: 'postgres', uid: PG.uid, gid: PG.gid, switchUser: true }
         : { name: 'me', uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, switchUser: false },
     log: pino({ level: 'silent' }),
+    onArchiveResult: (r) => results.push(r),
   });
+  results = [];
   await service.start();
   commands = walCommands({ ...o, node: '/nonexistent/node', client: '/nonexistent/wal-client.mjs' });
 });
@@ -278,3 +282,53 @@ describe('restore_command without a Node process', () => {
     expect(r.stderr).toContain('not a WAL file name');
   });
 });
+
+describe('continuous archiving', () => {
+  it('does not report a store failure from an upload begun before one that has since succeeded', async () => {
+    // The store is away when segment 3's upload begins and back before it fails; segment 4's
+    // upload, begun later, succeeds first. The condition must end on the success, and the
+    // stale failure must not make the next uploads wait.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let firstHead = true;
+    class ComingBack extends MemoryObjectStore {
+      override async head(key: string): ReturnType<MemoryObjectStore['head']> {
+        if (key.includes(SEGMENT) && firstHead) {
+          firstHead = false;
+          await gate;
+          throw new Error(`the destination folder does not exist`);
+        }
+        return super.head(key);
+      }
+    }
+    const store = new ComingBack();
+    const walDir = join(dir, 'pgdata', 'pg_wal');
+    mkdirSync(join(walDir, 'archive_status'), { recursive: true });
+    for (const name of [SEGMENT, NEXT]) {
+      writeFileSync(join(walDir, name), Buffer.alloc(64 * 1024, name.at(-1)));
+      writeFileSync(join(walDir, 'archive_status', `${name}.ready`), '');
+    }
+    service.configure({
+      archive: config(store),
+      isCurrentPrimary: true,
+      restore: undefined,
+      segmentSize: 16 * 1024 * 1024,
+    });
+    await waitFor(() => results.some((r) => r.ok && r.walName === NEXT));
+    release();
+    await waitFor(() => results.some((r) => r.ok && r.walName === SEGMENT));
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(service.archiveCondition()).toMatchObject({ ok: true });
+    expect(await store.head(`src/wals/0000000100000000/${SEGMENT}.lz4`)).toBeDefined();
+  });
+});
+
+async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -150,6 +150,10 @@ export class WalService {
   private restore: WalArchiveConfig | undefined;
   /** This instance is the current primary: it may archive. */
   private archiving = false;
+  /** The last archive result reported, while this instance archives (see archiveCondition). */
+  private lastResult: ArchiveResult | undefined;
+  /** When (performance.now()) the last upload succeeded: failures of attempts begun before are stale. */
+  private lastSuccessAt = Number.NEGATIVE_INFINITY;
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Archived ahead and not yet consumed by PostgreSQL. */
   private readonly archived = new Set<string>();
@@ -265,6 +269,7 @@ export class WalService {
       this.clearArchiveSpool();
       this.failures = 0;
       this.retryAt = 0;
+      this.lastResult = undefined;
     }
     this.archive = archive;
     this.archiveError = typeof input.archive === 'string' ? input.archive : undefined;
@@ -297,6 +302,19 @@ export class WalService {
 
   report(): ArchiverStats {
     return { ...this.stats };
+  }
+
+  /**
+   * What the cluster's ContinuousArchiving condition should say, while this instance archives:
+   * the manager writes it again when the stored one differs (a write lost to a busy store).
+   */
+  archiveCondition(): ArchiveResult | undefined {
+    return this.archiving ? this.lastResult : undefined;
+  }
+
+  private reportResult(result: ArchiveResult): void {
+    this.lastResult = result;
+    this.o.onArchiveResult?.(result);
   }
 
   private giveToPg(path: string): void {
@@ -380,6 +398,7 @@ export class WalService {
   }
 
   private async upload(name: string, config: WalArchiveConfig): Promise<void> {
+    const began = performance.now();
     try {
       if (!this.checkDone) {
         await this.o.firstArchiveCheck?.(config);
@@ -412,9 +431,16 @@ export class WalService {
         { wal: name, bytes: r.bytes, ms: Date.now() - started, steps: r.ms, skipped: r.skipped },
         'archived WAL',
       );
-      this.o.onArchiveResult?.({ ok: true, walName: name });
+      this.lastSuccessAt = performance.now();
+      this.reportResult({ ok: true, walName: name });
     } catch (err) {
       const message = (err as Error).message;
+      if (began <= this.lastSuccessAt) {
+        // Begun before an upload that has since succeeded (the store came back meanwhile):
+        // the file is retried, but this is no news of the store, nor a reason to back off.
+        this.o.log.debug({ wal: name, err: message }, 'an upload begun before the last success failed');
+        throw err;
+      }
       this.failures++;
       this.retryAt = Date.now() + Math.min(125 * 2 ** this.failures, MAX_BACKOFF_MS);
       this.stats.lastFailedWal = name;
@@ -432,7 +458,7 @@ export class WalService {
         this.lastWarning = { message: cause, at: now };
         this.o.log.warn({ wal: name, failures: this.failures }, `cannot archive ${name}: ${message}`);
       }
-      this.o.onArchiveResult?.({ ok: false, walName: name, error: message });
+      this.reportResult({ ok: false, walName: name, error: message });
       throw err;
     }
   }
@@ -477,7 +503,7 @@ export class WalService {
     if (!isWalName(name)) return { ok: false, error: `${path} is not a WAL file` };
     if (this.archiveError !== undefined) {
       // PostgreSQL keeps the file and retries: nothing is lost while the settings are fixed.
-      this.o.onArchiveResult?.({ ok: false, walName: name, error: this.archiveError });
+      this.reportResult({ ok: false, walName: name, error: this.archiveError });
       return { ok: false, error: this.archiveError };
     }
     const config = this.archive;
