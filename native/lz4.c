@@ -95,8 +95,8 @@ static void execute(napi_env env, void *data) {
 
 /* The frame's memory goes to the Buffer as it is (no copy) and is freed when it is collected. */
 static void free_output(napi_env env, void *data, void *hint) {
-  int64_t ignored;
-  napi_adjust_external_memory(env, -(int64_t)(uintptr_t)hint, &ignored);
+  (void)env;
+  (void)hint;
   free(data);
 }
 
@@ -117,12 +117,15 @@ static void complete(napi_env env, napi_status status, void *data) {
     /* The bound is larger than the frame: give the rest back before handing it over. */
     unsigned char *bytes = job->output;
     size_t length = job->output_length;
-    unsigned char *smaller = realloc(bytes, length);
+    unsigned char *smaller = realloc(bytes, length > 0 ? length : 1);
     if (smaller != NULL) bytes = smaller;
     napi_value result;
-    if (napi_create_external_buffer(env, length, bytes, free_output, (void *)(uintptr_t)length, &result) == napi_ok) {
-      int64_t ignored;
-      napi_adjust_external_memory(env, (int64_t)length, &ignored);
+    void *copy;
+    if (napi_create_external_buffer(env, length, bytes, free_output, NULL, &result) == napi_ok) {
+      napi_resolve_deferred(env, job->deferred, result);
+    } else if (napi_create_buffer_copy(env, length, bytes, &copy, &result) == napi_ok) {
+      /* A Node built without external buffers: one copy. */
+      free(bytes);
       napi_resolve_deferred(env, job->deferred, result);
     } else {
       free(bytes);
@@ -150,16 +153,37 @@ static napi_value compress_frame(napi_env env, napi_callback_info info) {
     return NULL;
   }
   void *bytes;
-  napi_get_buffer_info(env, argv[0], &bytes, &job->input_length);
+  if (napi_get_buffer_info(env, argv[0], &bytes, &job->input_length) != napi_ok) {
+    free(job);
+    napi_throw_error(env, NULL, "lz4 compression: cannot read the Buffer");
+    return NULL;
+  }
   job->input = bytes;
   job->level = 1;
   int32_t level;
   if (argc >= 2 && napi_get_value_int32(env, argv[1], &level) == napi_ok) job->level = level;
-  napi_create_string_utf8(env, "pgherd-lz4-compress", NAPI_AUTO_LENGTH, &name);
-  napi_create_reference(env, argv[0], 1, &job->input_ref);
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
+  if (napi_create_string_utf8(env, "pgherd-lz4-compress", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_reference(env, argv[0], 1, &job->input_ref) != napi_ok) {
+    free(job);
+    napi_throw_error(env, NULL, "lz4 compression: cannot hold the Buffer");
+    return NULL;
+  }
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok) {
+    napi_delete_reference(env, job->input_ref);
+    free(job);
+    napi_throw_error(env, NULL, "lz4 compression: cannot start the work");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_async_work(env, job->work);
+    napi_delete_reference(env, job->input_ref);
+    napi_value message, error;
+    napi_create_string_utf8(env, "lz4 compression: cannot queue the work", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &error);
+    napi_reject_deferred(env, job->deferred, error);
+    free(job);
+  }
   return promise;
 }
 

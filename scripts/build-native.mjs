@@ -4,7 +4,7 @@
 // headers and liblz4.so.1, all on a Debian machine that can build better-sqlite3. When any is
 // missing it says so and exits 0: pgherd then compresses lz4 with lz4-napi (slower, same format).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,8 @@ const include = candidates.find((d) => existsSync(join(d, 'node_api.h')));
 const cc = process.env.CC ?? 'cc';
 
 function skip(why) {
+  // An older build must not stay in use unseen.
+  rmSync(out, { force: true });
   console.warn(
     `pgherd: the liblz4 binding was not built (${why}); lz4 compression uses lz4-napi, which is slower`,
   );

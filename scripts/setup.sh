@@ -41,5 +41,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund >&2
 else
   npm run --silent build >&2
-  [ -e build/pgherd_lz4.node ] || node scripts/build-native.mjs >&2
+  [ build/pgherd_lz4.node -nt native/lz4.c ] || node scripts/build-native.mjs >&2
 fi

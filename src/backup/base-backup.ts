@@ -243,6 +243,8 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
   };
   // Each part's tar is read into staging buffers and compressed by up to two frames at once.
   const pipelines: Readable[] = [];
+  // Rejected when the backup failed: part 0 must not stop the backup after that (the catch did).
+  const failed = deferred();
   let uploads: Array<Promise<void>> = [];
   try {
     const items = await collect(facts.pgdata, '', []);
@@ -261,7 +263,7 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
       for (const it of parts[k]!) yield it.header;
       read[k]!.resolve();
       if (k !== 0) return;
-      await Promise.all(read.map((r) => r.promise));
+      await Promise.race([Promise.all(read.map((r) => r.promise)), failed.promise]);
       stop = (
         await client.query<{ lsn: string; labelfile: string; t: Date }>(
           'SELECT lsn::text AS lsn, labelfile, now() AS t FROM pg_backup_stop(false)',
@@ -320,6 +322,7 @@ export async function takeBaseBackup(input: BaseBackupInput): Promise<DoneBackup
     Object.assign(info, { status: 'FAILED', endTime: null, endWal: null, endXlog: null, endOffset: null });
     info.error = `failure taking the backup (${(err as Error).message.replace(/[\n\r]/g, ' ')})`;
     // No part may go on uploading (or wait for an end that never comes).
+    failed.reject(err);
     for (const body of pipelines) body.destroy(err as Error);
     for (const upload of uploads) upload.catch(() => {});
     await client.query('SELECT pg_backup_stop(false)').catch(() => {});

@@ -186,6 +186,8 @@ export async function* compressTarChunks(
     case 'gzip':
       yield* gzipChunks(source, GZIP_LEVEL.tar);
       return;
+    default:
+      throw new Error(`pgherd cannot write ${String(c)} tars (it writes gzip, lz4 and none)`);
   }
 }
 

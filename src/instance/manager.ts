@@ -159,6 +159,8 @@ export class InstanceManager {
   private woken = false;
   /** Why the last reconcile pass failed, while the passes after it have not yet succeeded. */
   private lastFailure: string | undefined;
+  /** The phase reason as given, without the "retrying" note. */
+  private phaseGiven = 'starting the instance manager';
   private readonly wal: WalService;
   private readonly backups: BackupJobs;
   /** Set while bootstrap.recovery replays WAL from its source. */
@@ -408,10 +410,13 @@ export class InstanceManager {
   private async loop(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
+      // While passes fail, what could fix the cause is noted before the pass, so that a change
+      // made during a failing pass ends the back-off after it.
+      let key = failures > 0 ? this.failureWakeKey() : undefined;
       try {
         await this.reconcile();
         failures = 0;
-        this.lastFailure = undefined;
+        this.clearLastFailure();
         this.reassertArchiveCondition();
       } catch (err) {
         failures++;
@@ -438,7 +443,8 @@ export class InstanceManager {
       // must be acted on (a new spec, a secret, a new primary, deletion): the pass's own status
       // write, and the control plane's copy of it, must not start the next attempt at once, or
       // a failing bootstrap loops without pause and its reason is on show for milliseconds.
-      const key = failures > 0 ? this.failureWakeKey() : undefined;
+      if (failures > 0) key ??= this.failureWakeKey();
+      else key = undefined;
       await new Promise<void>((r) => {
         this.wake = () => {
           if (key !== undefined && !this.stopping && this.failureWakeKey() === key) return;
@@ -462,11 +468,11 @@ export class InstanceManager {
   private reassertArchiveCondition(): void {
     const result = this.wal.archiveCondition();
     if (result === undefined) return;
-    const cluster = this.read().cluster;
-    if (cluster === undefined || cluster.status?.currentPrimary !== this.o.instance) return;
-    const stored = cluster.status?.conditions?.find((c) => c.type === 'ContinuousArchiving');
-    if (stored?.status === (result.ok ? 'True' : 'False')) return;
     try {
+      const cluster = this.read().cluster;
+      if (cluster === undefined || cluster.status?.currentPrimary !== this.o.instance) return;
+      const stored = cluster.status?.conditions?.find((c) => c.type === 'ContinuousArchiving');
+      if (stored?.status === (result.ok ? 'True' : 'False')) return;
       recordArchiveResult(this.o.store, this.o.namespace, this.o.cluster, result, new Date());
     } catch (err) {
       this.log.warn({ err }, 'cannot record the archiving result in the cluster status');
@@ -479,6 +485,15 @@ export class InstanceManager {
    * fields that merely report (phases, readiness) are left out.
    */
   private failureWakeKey(): string {
+    try {
+      return this.failureWakeKeyOrThrow();
+    } catch {
+      // The store cannot be read now: a fresh string never matches, so any wake-up counts.
+      return `unreadable ${performance.now()}`;
+    }
+  }
+
+  private failureWakeKeyOrThrow(): string {
     const { store, namespace } = this.o;
     const { instance, cluster } = this.read();
     const meta = (o: { metadata: StoredObject['metadata'] } | undefined) =>
@@ -508,7 +523,20 @@ export class InstanceManager {
    * While passes are failing, the reason of every other phase also says why the last attempt
    * failed, so `pgherd status` and `wait` show the cause during the retry, not only between.
    */
+  /** The first pass that succeeds after failures: the reason no longer says "retrying". */
+  private clearLastFailure(): void {
+    if (this.lastFailure === undefined) return;
+    this.lastFailure = undefined;
+    this.setPhase(this.phase, this.phaseGiven);
+    try {
+      this.publishStatus();
+    } catch (err) {
+      this.log.error({ err }, 'cannot write the instance status to the store');
+    }
+  }
+
   private setPhase(phase: string, given: string): void {
+    this.phaseGiven = given;
     const reason =
       this.lastFailure !== undefined && phase !== 'Failed' && phase !== 'Running'
         ? `${given} (retrying; the last attempt failed: ${this.lastFailure})`

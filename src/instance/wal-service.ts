@@ -154,6 +154,8 @@ export class WalService {
   private lastResult: ArchiveResult | undefined;
   /** When (performance.now()) the last upload succeeded: failures of attempts begun before are stale. */
   private lastSuccessAt = Number.NEGATIVE_INFINITY;
+  /** Files whose one stale failure was not reported (the next one is). */
+  private readonly staleFailures = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Archived ahead and not yet consumed by PostgreSQL. */
   private readonly archived = new Set<string>();
@@ -270,6 +272,8 @@ export class WalService {
       this.failures = 0;
       this.retryAt = 0;
       this.lastResult = undefined;
+      // Uploads begun for the old destination end with no news of the new one.
+      this.lastSuccessAt = performance.now();
     }
     this.archive = archive;
     this.archiveError = typeof input.archive === 'string' ? input.archive : undefined;
@@ -374,6 +378,7 @@ export class WalService {
         rmSync(join(this.o.archiveSpool, name), { force: true });
       }
     }
+    for (const name of this.staleFailures) if (!readySet.has(name)) this.staleFailures.delete(name);
     this.stats.pendingFiles = ready.filter((n) => !this.archived.has(n)).length;
     if (Date.now() < this.retryAt) return;
     for (const name of ready) {
@@ -432,12 +437,15 @@ export class WalService {
         'archived WAL',
       );
       this.lastSuccessAt = performance.now();
+      this.staleFailures.delete(name);
       this.reportResult({ ok: true, walName: name });
     } catch (err) {
       const message = (err as Error).message;
-      if (began <= this.lastSuccessAt) {
+      if (began <= this.lastSuccessAt && !this.staleFailures.has(name)) {
         // Begun before an upload that has since succeeded (the store came back meanwhile):
         // the file is retried, but this is no news of the store, nor a reason to back off.
+        // Once per file: a file that fails again on its own is reported.
+        this.staleFailures.add(name);
         this.o.log.debug({ wal: name, err: message }, 'an upload begun before the last success failed');
         throw err;
       }
