@@ -1,8 +1,8 @@
 /**
  * Base backups and recovery (issue #5), verified by the data: `pgherd backup` takes a base
  * backup (from a standby, CNPG's default target); new clusters recover from it to each kind of
- * target — a time, an LSN, a named restore point, the end of the archive — and hold exactly
- * the rows written before the target. The fully recovered cluster gets its standby and archives
+ * target — a time, an LSN, a named restore point, the end of the archive, a timeline before
+ * or after a switchover — and hold exactly the rows written before the target. The fully recovered cluster gets its standby and archives
  * to its own destination. Bad recovery inputs fail with errors that say what to fix.
  */
 import {
@@ -325,6 +325,73 @@ spec:
     await pgherdOk(home, ['psql', 'src', '--', '-d', 'app', '-c', 'DROP TABLE big']);
     const again = await pgherdOk(home, ['backup', 'src', '--backup-name', 'after-kill']);
     expect(again.stdout).toContain('completed');
+  });
+
+  it('recovers along a timeline: the latest one after a switchover, or the old one with targetTLI', async () => {
+    const ids = async (cluster: string): Promise<string> =>
+      (
+        await pgherdOk(home, [
+          'psql',
+          cluster,
+          '--',
+          '-d',
+          'app',
+          '-Atc',
+          "SELECT string_agg(id::text, ',' ORDER BY id) FROM t WHERE id > 4000",
+        ])
+      ).stdout.trim();
+    await pgherdOk(home, ['wait', 'src', '--timeout', '120s']);
+    await pgherdOk(home, ['backup', 'src', '--backup-name', 'before-switch']);
+    const before = await clusterStatus<StatusView>(home, 'src');
+    const oldPrimary = before.cluster.status.currentPrimary!;
+    const oldTli = before.instances.find((i) => i.name === oldPrimary)!.timelineId!;
+    // Row 4001 on the old timeline, in a segment that is complete and archived.
+    await pgherdOk(home, ['psql', 'src', '--', '-d', 'app', '-c', 'INSERT INTO t (id) VALUES (4001)']);
+    const seg = (
+      await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_walfile_name(pg_current_wal_lsn())'])
+    ).stdout.trim();
+    await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_switch_wal()']);
+    await eventually(
+      `${seg} archived`,
+      async () =>
+        readdirSync(join(store, 'src', 'wals', seg.slice(0, 16))).some((f) => f.startsWith(seg))
+          ? true
+          : undefined,
+      30_000,
+    );
+    // A switchover: the other instance goes on, on the next timeline, with row 4002.
+    const other = before.instances.find((i) => i.name !== oldPrimary)!.name;
+    await pgherdOk(home, ['promote', 'src', other, '--timeout', '120s']);
+    await pgherdOk(home, ['psql', 'src', '--', '-d', 'app', '-c', 'INSERT INTO t (id) VALUES (4002)']);
+    const after = await clusterStatus<StatusView>(home, 'src');
+    expect(after.cluster.status.currentPrimary).toBe(other);
+    expect(after.instances.find((i) => i.name === other)!.timelineId).toBe(oldTli + 1);
+    const newSeg = (
+      await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_walfile_name(pg_current_wal_lsn())'])
+    ).stdout.trim();
+    await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_switch_wal()']);
+    await eventually(
+      `${newSeg} archived`,
+      async () =>
+        readdirSync(join(store, 'src', 'wals', newSeg.slice(0, 16))).some((f) => f.startsWith(newSeg))
+          ? true
+          : undefined,
+      30_000,
+    );
+    writeFileSync(
+      join(home, 'by-tli.yaml'),
+      `${recoveryCluster('tlilatest', '      backup:\n        name: before-switch\n      recoveryTarget:\n        targetTLI: latest\n')}---\n${recoveryCluster(
+        'tliold',
+        `      backup:\n        name: before-switch\n      recoveryTarget:\n        targetTLI: "${oldTli}"\n`,
+      )}`,
+    );
+    await pgherdOk(home, ['apply', '-f', join(home, 'by-tli.yaml')]);
+    await pgherdOk(home, ['wait', 'tlilatest', '--timeout', '120s']);
+    await pgherdOk(home, ['wait', 'tliold', '--timeout', '120s']);
+    expect(await ids('tlilatest')).toBe('4001,4002');
+    expect(await ids('tliold')).toBe('4001');
+    await pgherdOk(home, ['delete', 'cluster', 'tlilatest']);
+    await pgherdOk(home, ['delete', 'cluster', 'tliold']);
   });
 
   it('takes scheduled backups on a seconds-level schedule, stops when suspended, and removes its own on delete', async () => {

@@ -15,9 +15,14 @@ export interface TestS3 {
 
 /**
  * Starts s3rver on a free loopback port (or `port`, to bring a stopped one back at the same
- * endpoint) with `buckets` created; credentials S3RVER/S3RVER.
+ * endpoint) with `buckets` created; credentials S3RVER/S3RVER; HTTPS with `tls`.
  */
-export async function startS3(directory: string, buckets: string[], port = 0): Promise<TestS3> {
+export async function startS3(
+  directory: string,
+  buckets: string[],
+  port = 0,
+  tls?: { key: string; cert: string },
+): Promise<TestS3> {
   const mod = (await import('s3rver')) as unknown as { default: S3rverCtor };
   const server = new mod.default({
     address: '127.0.0.1',
@@ -25,10 +30,12 @@ export async function startS3(directory: string, buckets: string[], port = 0): P
     silent: true,
     directory,
     configureBuckets: buckets.map((name) => ({ name })),
+    // With a key and certificate s3rver serves HTTPS.
+    ...(tls !== undefined ? { key: tls.key, cert: tls.cert } : {}),
   });
   const addr = await server.run();
   return {
-    endpoint: `http://127.0.0.1:${addr.port}`,
+    endpoint: `${tls !== undefined ? 'https' : 'http'}://127.0.0.1:${addr.port}`,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     close: () => server.close(),
   };

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,5 +108,73 @@ describe('object store errors say what to check', () => {
     const err = await closed.list('').catch((e: unknown) => e as ObjectStoreError);
     expect((err as ObjectStoreError).code).toBe('unreachable');
     expect((err as ObjectStoreError).message).toContain('check endpointURL');
+  });
+});
+
+describe('an S3 endpoint over TLS (endpointCA)', () => {
+  let tls: TestS3;
+  let ca: string;
+  beforeAll(async () => {
+    // A self-signed certificate for 127.0.0.1: the endpoint's, and the CA to trust.
+    const dir = join(tmp, 'tls');
+    mkdirSync(dir);
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    ca = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    tls = await startS3(join(tmp, 's3-tls'), ['backups'], 0, {
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      cert: ca,
+    });
+  });
+  afterAll(async () => {
+    await tls.close();
+  });
+
+  it('stores and reads back through HTTPS when given the CA', async () => {
+    expect(tls.endpoint).toMatch(/^https:/);
+    const store = new S3ObjectStore({
+      bucket: 'backups',
+      prefix: 'tls',
+      endpoint: tls.endpoint,
+      credentials: tls.credentials,
+      ca,
+    });
+    const body = randomBytes(100_000);
+    await store.put('obj', body);
+    expect(sha(await getBuffer(store, 'obj'))).toBe(sha(body));
+  });
+
+  it('refuses an endpoint whose certificate it cannot verify, and says to check endpointCA', async () => {
+    const store = new S3ObjectStore({
+      bucket: 'backups',
+      prefix: 'tls',
+      endpoint: tls.endpoint,
+      credentials: tls.credentials,
+    });
+    const err = await store.list('').catch((e: unknown) => e as ObjectStoreError);
+    expect(err).toBeInstanceOf(ObjectStoreError);
+    expect((err as ObjectStoreError).code).toBe('unreachable');
+    expect((err as ObjectStoreError).message).toContain('endpointCA');
   });
 });
