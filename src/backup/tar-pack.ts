@@ -208,18 +208,22 @@ export async function* packTar(
   const pool = new ChunkPool(o.chunkSize, o.inFlight + 2);
   let chunk = await pool.take();
   let at = 0;
-  const full = (): TarChunk => {
+  /** The first `length` bytes of the current staging buffer, handed on. */
+  const emit = (length: number): TarChunk => {
     const c = chunk;
-    return { data: c, release: () => pool.give(c) };
+    return { data: c.subarray(0, length), release: () => pool.give(c) };
   };
+  /** A full staging buffer goes on, and the next one is taken (when one is given back). */
+  async function* room(): AsyncGenerator<TarChunk> {
+    if (at < chunk.length) return;
+    yield emit(chunk.length);
+    chunk = await pool.take();
+    at = 0;
+  }
   /** Copies bytes (headers, a body held in memory) into the chunks. */
   async function* put(src: Buffer): AsyncGenerator<TarChunk> {
     for (let from = 0; from < src.length; ) {
-      if (at === chunk.length) {
-        yield full();
-        chunk = await pool.take();
-        at = 0;
-      }
+      yield* room();
       const n = src.copy(chunk, at, from);
       at += n;
       from += n;
@@ -227,11 +231,7 @@ export async function* packTar(
   }
   async function* zeros(count: number): AsyncGenerator<TarChunk> {
     for (let left = count; left > 0; ) {
-      if (at === chunk.length) {
-        yield full();
-        chunk = await pool.take();
-        at = 0;
-      }
+      yield* room();
       const n = Math.min(left, chunk.length - at);
       chunk.fill(0, at, at + n);
       at += n;
@@ -249,11 +249,7 @@ export async function* packTar(
     }
     try {
       for (let pos = 0; pos < size; ) {
-        if (at === chunk.length) {
-          yield full();
-          chunk = await pool.take();
-          at = 0;
-        }
+        yield* room();
         const want = Math.min(size - pos, chunk.length - at);
         let n = 0;
         if (fh !== undefined) {
@@ -296,8 +292,7 @@ export async function* packTar(
   }
   yield* zeros(2 * BLOCK);
   if (at > 0) {
-    const c = chunk;
-    yield { data: c.subarray(0, at), release: () => pool.give(c) };
+    yield emit(at);
   } else {
     pool.give(chunk);
   }

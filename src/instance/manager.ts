@@ -421,7 +421,6 @@ export class InstanceManager {
       } catch (err) {
         failures++;
         const msg = (err as Error).message;
-        this.lastFailure = undefined;
         if (this.isReady()) this.setPhase('Running', `PostgreSQL is running; last reconcile error: ${msg}`);
         else this.setPhase('Failed', msg);
         this.lastFailure = msg;
@@ -519,10 +518,6 @@ export class InstanceManager {
     ]);
   }
 
-  /**
-   * While passes are failing, the reason of every other phase also says why the last attempt
-   * failed, so `pgherd status` and `wait` show the cause during the retry, not only between.
-   */
   /** The first pass that succeeds after failures: the reason no longer says "retrying". */
   private clearLastFailure(): void {
     if (this.lastFailure === undefined) return;
@@ -535,6 +530,10 @@ export class InstanceManager {
     }
   }
 
+  /**
+   * While passes are failing, the reason of every other phase also says why the last attempt
+   * failed, so `pgherd status` and `wait` show the cause during the retry, not only between.
+   */
   private setPhase(phase: string, given: string): void {
     this.phaseGiven = given;
     const reason =

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../test/harness/home.ts';
 import { MemoryObjectStore } from '../backup/stores/memory-store.ts';
 import { archiveWal } from '../backup/wal.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
@@ -316,19 +317,17 @@ describe('continuous archiving', () => {
       restore: undefined,
       segmentSize: 16 * 1024 * 1024,
     });
-    await waitFor(() => results.some((r) => r.ok && r.walName === NEXT));
+    await eventually(
+      `${NEXT} archived`,
+      async () => results.some((r) => r.ok && r.walName === NEXT) || undefined,
+    );
     release();
-    await waitFor(() => results.some((r) => r.ok && r.walName === SEGMENT));
+    await eventually(
+      `${SEGMENT} archived`,
+      async () => results.some((r) => r.ok && r.walName === SEGMENT) || undefined,
+    );
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(service.archiveCondition()).toMatchObject({ ok: true });
     expect(await store.head(`src/wals/0000000100000000/${SEGMENT}.lz4`)).toBeDefined();
   });
 });
-
-async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -62,6 +62,21 @@ describe('base backups and point-in-time recovery', () => {
   let scratch: string;
   let store: string;
   const marks: { time?: string; lsn?: string } = {};
+  /** Ends src's current WAL segment and waits until that segment is in the archive. */
+  const switchWalAndWaitArchived = async (): Promise<void> => {
+    const seg = (
+      await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_walfile_name(pg_current_wal_lsn())'])
+    ).stdout.trim();
+    await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_switch_wal()']);
+    await eventually(
+      `${seg} archived`,
+      async () =>
+        readdirSync(join(store, 'src', 'wals', seg.slice(0, 16))).some((f) => f.startsWith(seg))
+          ? true
+          : undefined,
+      30_000,
+    );
+  };
   beforeAll(async () => {
     home = createHome();
     scratch = mkdtempSync('/tmp/pgherd-pitr-');
@@ -141,18 +156,8 @@ spec:
     marks.lsn = m[1]!;
     await new Promise((r) => setTimeout(r, 1100));
     await app.query('INSERT INTO t (id) SELECT g FROM generate_series(2001, 3000) g');
-    const end = await app.query<{ f: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS f');
     await app.end();
-    await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_switch_wal()']);
-    const last = end.rows[0]!.f;
-    await eventually(
-      `${last} archived`,
-      async () => {
-        const dir = join(store, 'src', 'wals', last.slice(0, 16));
-        return readdirSync(dir).some((f) => f.startsWith(last)) ? true : undefined;
-      },
-      30_000,
-    );
+    await switchWalAndWaitArchived();
   });
 
   it('recovers to a time (from the Backup object): the rows before it, none after', async () => {
@@ -347,18 +352,7 @@ spec:
     const oldTli = before.instances.find((i) => i.name === oldPrimary)!.timelineId!;
     // Row 4001 on the old timeline, in a segment that is complete and archived.
     await pgherdOk(home, ['psql', 'src', '--', '-d', 'app', '-c', 'INSERT INTO t (id) VALUES (4001)']);
-    const seg = (
-      await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_walfile_name(pg_current_wal_lsn())'])
-    ).stdout.trim();
-    await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_switch_wal()']);
-    await eventually(
-      `${seg} archived`,
-      async () =>
-        readdirSync(join(store, 'src', 'wals', seg.slice(0, 16))).some((f) => f.startsWith(seg))
-          ? true
-          : undefined,
-      30_000,
-    );
+    await switchWalAndWaitArchived();
     // A switchover: the other instance goes on, on the next timeline, with row 4002.
     const other = before.instances.find((i) => i.name !== oldPrimary)!.name;
     await pgherdOk(home, ['promote', 'src', other, '--timeout', '120s']);
@@ -366,18 +360,7 @@ spec:
     const after = await clusterStatus<StatusView>(home, 'src');
     expect(after.cluster.status.currentPrimary).toBe(other);
     expect(after.instances.find((i) => i.name === other)!.timelineId).toBe(oldTli + 1);
-    const newSeg = (
-      await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_walfile_name(pg_current_wal_lsn())'])
-    ).stdout.trim();
-    await pgherdOk(home, ['psql', 'src', '--', '-Atc', 'SELECT pg_switch_wal()']);
-    await eventually(
-      `${newSeg} archived`,
-      async () =>
-        readdirSync(join(store, 'src', 'wals', newSeg.slice(0, 16))).some((f) => f.startsWith(newSeg))
-          ? true
-          : undefined,
-      30_000,
-    );
+    await switchWalAndWaitArchived();
     writeFileSync(
       join(home, 'by-tli.yaml'),
       `${recoveryCluster('tlilatest', '      backup:\n        name: before-switch\n      recoveryTarget:\n        targetTLI: latest\n')}---\n${recoveryCluster(
