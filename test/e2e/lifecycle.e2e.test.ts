@@ -8,11 +8,16 @@ import {
   eventually,
   isAliveProcess,
   pgherdOk,
+  ROOT,
   recordedPids,
 } from '../harness/home.ts';
+import { CNPG_SAMPLES, HAVE_CNPG_SAMPLES } from '../harness/samples.ts';
 
-const SAMPLES = join(import.meta.dirname, '../../../shared/cnpg-samples');
-const NAME = 'cluster-example-initdb';
+// CNPG's own sample when it is beside the project, else the project's example of the same shape.
+const MANIFEST = HAVE_CNPG_SAMPLES
+  ? join(CNPG_SAMPLES, 'cluster-example-initdb.yaml')
+  : join(ROOT, 'examples/cluster-initdb.yaml');
+const NAME = HAVE_CNPG_SAMPLES ? 'cluster-example-initdb' : 'cluster-initdb';
 
 interface StatusJson {
   instances: Array<{
@@ -29,11 +34,11 @@ async function psql(home: string, sql: string, db = 'postgres'): Promise<string>
   return (await pgherdOk(home, ['psql', NAME, '--', '-d', db, '-Atc', sql])).stdout.trim();
 }
 
-describe("CNPG's cluster-example-initdb sample, unchanged", () => {
+describe(`${HAVE_CNPG_SAMPLES ? "CNPG's cluster-example-initdb sample, unchanged" : 'examples/cluster-initdb.yaml'}`, () => {
   let home: string;
   beforeAll(async () => {
     home = createHome();
-    await pgherdOk(home, ['up', '-f', join(SAMPLES, 'cluster-example-initdb.yaml')]);
+    await pgherdOk(home, ['up', '-f', MANIFEST]);
   });
   afterAll(async () => {
     await destroyHome(home);
